@@ -1,0 +1,235 @@
+/* a51d: the command line. serve | migrate [--status] | --help | --version */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "a51/api.h"
+#include "a51/config.h"
+#include "a51/db.h"
+#include "a51/log.h"
+#include "a51/metrics.h"
+#include "a51/migrate.h"
+#include "a51/router.h"
+#include "a51/server.h"
+#include "a51/util.h"
+#include "a51/banned.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"a51d %s - article 51 value-based payments (PEPS, IPEP, EDS)\n\n"
+		"Usage:\n"
+		"  a51d [options] serve             run the HTTP API (applies pending migrations first)\n"
+		"  a51d [options] migrate           apply pending database migrations\n"
+		"  a51d [options] migrate --status  list migrations and whether each is applied\n"
+		"  a51d --help | --version\n\n",
+		a51_version);
+	config_print_help(out);
+}
+
+static int load_config(struct a51_config *cfg, int argc, char **argv, int *idx)
+{
+	struct a51_error err = { 0 };
+
+	config_defaults(cfg);
+	if (config_apply_env(cfg, (config_getenv_fn)getenv, &err) < 0 ||
+	    config_apply_args(cfg, argc, argv, idx, &err) < 0) {
+		fprintf(stderr, "a51d: %s\n", err.message);
+		return -1;
+	}
+	log_set_level((enum log_level)cfg->log_level);
+	return 0;
+}
+
+/* Waits for the database at start-up: under compose or Kubernetes, a51d and
+ * PostgreSQL often start together. */
+static PGconn *connect_with_retry(const struct a51_config *cfg, int seconds)
+{
+	struct a51_error err = { 0 };
+	uint64_t until = util_now_ns() + (uint64_t)seconds * 1000000000u;
+
+	for (;;) {
+		PGconn *pg = db_connect(cfg->database_url, cfg->db_connect_timeout_s, "a51d-migrate", &err);
+		if (pg)
+			return pg;
+		if (util_now_ns() >= until) {
+			log_error("db.connect", "giving up on PostgreSQL: %s", err.message);
+			return NULL;
+		}
+		log_warn("db.connect", "PostgreSQL not reachable yet, retrying: %s", err.message);
+		sleep(1);
+	}
+}
+
+static int run_migrations(const struct a51_config *cfg, int wait_s)
+{
+	struct a51_error err = { 0 };
+	PGconn *pg = connect_with_retry(cfg, wait_s);
+	int applied = 0, rc;
+
+	if (!pg)
+		return -1;
+	rc = migrate_run(pg, a51_migrations, a51_migrations_count, &applied, &err);
+	PQfinish(pg);
+	if (rc < 0) {
+		log_error("migrate.failed", "%s", err.message);
+		return -1;
+	}
+	log_info("migrate.done", "%d migration(s) applied, schema at version %zu", applied, a51_migrations_count);
+	return 0;
+}
+
+static int cmd_migrate(const struct a51_config *cfg, int argc, char **argv, int idx)
+{
+	struct a51_error err = { 0 };
+	PGconn *pg;
+	int rc;
+
+	if (idx < argc && strcmp(argv[idx], "--status") == 0) {
+		pg = db_connect(cfg->database_url, cfg->db_connect_timeout_s, "a51d-migrate", &err);
+		if (!pg) {
+			fprintf(stderr, "a51d: cannot connect to PostgreSQL: %s\n", err.message);
+			return 1;
+		}
+		rc = migrate_status(pg, a51_migrations, a51_migrations_count, stdout, &err);
+		PQfinish(pg);
+		if (rc < 0) {
+			fprintf(stderr, "a51d: %s\n", err.message);
+			return 1;
+		}
+		return 0;
+	}
+	if (idx < argc) {
+		fprintf(stderr, "a51d: unknown argument to migrate: %s\n", argv[idx]);
+		return 2;
+	}
+	return run_migrations(cfg, 0) < 0 ? 1 : 0;
+}
+
+static int cmd_serve(const struct a51_config *cfg)
+{
+	struct a51_error err = { 0 };
+	struct http_server_config hc = { 0 };
+	struct db_pool_config pc = { 0 };
+	struct router *router = NULL;
+	struct app app = { 0 };
+	sigset_t sigs;
+	int sig = 0, left, rc = 1;
+
+	if (config_validate(cfg, &err) < 0) {
+		fprintf(stderr, "a51d: %s\n", err.message);
+		return 2;
+	}
+	if (config_listen_split(cfg->listen, hc.host, sizeof(hc.host), &hc.port, &err) < 0) {
+		fprintf(stderr, "a51d: %s\n", err.message);
+		return 2;
+	}
+	/* Signals are taken by sigwait() below; every thread created after this
+	 * inherits the mask, so none of them is interrupted. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cfg->auto_migrate && run_migrations(cfg, 30) < 0)
+		return 1;
+
+	pc.url = cfg->database_url;
+	pc.size = cfg->db_pool;
+	pc.acquire_timeout_ms = cfg->db_acquire_timeout_ms;
+	pc.statement_timeout_ms = cfg->statement_timeout_ms;
+	pc.connect_timeout_s = cfg->db_connect_timeout_s;
+	pc.application_name = "a51d";
+	app.cfg = cfg;
+	atomic_init(&app.draining, false);
+	if (!(app.pool = db_pool_new(&pc, &err)))
+		goto out;
+	if (!(router = router_new(api_routes, api_routes_count, &err)))
+		goto out;
+	app.router = router;
+	if (metrics_init(router) < 0) {
+		a51_error_set(&err, A51_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	hc.threads = cfg->http_threads;
+	hc.conn_timeout_s = cfg->conn_timeout_s;
+	hc.conn_limit = cfg->conn_limit;
+	hc.conn_memory = cfg->conn_memory;
+	hc.max_body = cfg->max_body;
+	hc.access_log = cfg->access_log;
+	if (!(app.server = http_server_start(&hc, router, &app, api_guard, &err)))
+		goto out;
+	log_info("serve.listening", "a51d %s (%s mode) serving on http://%s%s%s:%u/", a51_version,
+		 config_mode_name(cfg->mode), strchr(hc.host, ':') ? "[" : "", hc.host,
+		 strchr(hc.host, ':') ? "]" : "", http_server_port(app.server));
+
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	log_info("serve.stopping", "signal %d: no new connections, finishing requests in flight", sig);
+	atomic_store(&app.draining, true);
+	http_server_quiesce(app.server);
+	left = http_server_drain(app.server, cfg->shutdown_grace_s * 1000);
+	if (left)
+		log_warn("serve.stopping", "%d request(s) still running after %d s: closing them", left,
+			 cfg->shutdown_grace_s);
+	http_server_stop(app.server);
+	app.server = NULL;
+	rc = 0;
+	log_info("serve.stopped", "a51d stopped");
+out:
+	if (rc && err.message[0])
+		log_error("serve.failed", "%s", err.message);
+	http_server_stop(app.server);
+	metrics_free();
+	router_free(router);
+	db_pool_free(app.pool);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct a51_config cfg;
+	int idx = 1;
+	const char *cmd;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+			  strcmp(argv[1], "help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
+		printf("a51d %s\n", a51_version);
+		return 0;
+	}
+	if (load_config(&cfg, argc, argv, &idx) < 0)
+		return 2;
+	if (idx >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[idx++];
+	/* Flags may also follow the command: a51d serve --listen :8080 */
+	if (idx < argc) {
+		struct a51_error err = { 0 };
+		if (config_apply_args(&cfg, argc, argv, &idx, &err) < 0) {
+			fprintf(stderr, "a51d: %s\n", err.message);
+			return 2;
+		}
+		log_set_level((enum log_level)cfg.log_level);
+	}
+	if (strcmp(cmd, "serve") == 0) {
+		if (idx < argc) {
+			fprintf(stderr, "a51d: unknown option for serve: %s\n", argv[idx]);
+			return 2;
+		}
+		return cmd_serve(&cfg);
+	}
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(&cfg, argc, argv, idx);
+	fprintf(stderr, "a51d: unknown command or option: %s (try --help)\n", cmd);
+	return 2;
+}

@@ -1,0 +1,535 @@
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : dflt;
+}
+
+uint64_t h_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint16_t h_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* ---- databases ---- */
+
+static PGconn *admin_connect(void)
+{
+	char conninfo[600];
+	PGconn *pg;
+
+	snprintf(conninfo, sizeof(conninfo), "host=%s port=%s user=%s dbname=postgres",
+		 env_or("A51_TEST_PGHOST", "/tmp"), env_or("A51_TEST_PGPORT", "5432"), env_or("A51_TEST_PGUSER", "a51"));
+	pg = PQconnectdb(conninfo);
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK,
+		      "cannot reach the test cluster (%s): %s — run the tests with `make test`", conninfo,
+		      PQerrorMessage(pg));
+	return pg;
+}
+
+static void admin_exec(const char *sql)
+{
+	PGconn *pg = admin_connect();
+	PGresult *res = PQexec(pg, sql);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(pg);
+}
+
+void h_db_create(struct h_db *db, const char *tag)
+{
+	static int seq;
+	char sql[128];
+
+	snprintf(db->name, sizeof(db->name), "a51_it_%s_%d_%d", tag, (int)getpid(), seq++);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\"", db->name);
+	admin_exec(sql);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", db->name);
+	admin_exec(sql);
+	snprintf(db->url, sizeof(db->url), "postgresql:///%s?host=%s&port=%s&user=%s", db->name,
+		 env_or("A51_TEST_PGHOST", "/tmp"), env_or("A51_TEST_PGPORT", "5432"), env_or("A51_TEST_PGUSER", "a51"));
+}
+
+void h_db_drop(struct h_db *db)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", db->name);
+	admin_exec(sql);
+}
+
+PGconn *h_db_connect(const struct h_db *db)
+{
+	PGconn *pg = PQconnectdb(db->url);
+
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+	return pg;
+}
+
+const char *h_sql1(PGconn *pg, const char *sql)
+{
+	static char out[4096];
+	PGresult *res = PQexec(pg, sql);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s",
+		      sql, PQresultErrorMessage(res));
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return NULL;
+	}
+	snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+/* ---- a51d processes ---- */
+
+static const char *a51d_bin(void)
+{
+	const char *bin = getenv("A51D_BIN");
+
+	ck_assert_msg(bin && access(bin, X_OK) == 0, "A51D_BIN must name the a51d binary");
+	return bin;
+}
+
+static void log_path(char *out, size_t cap, const char *what)
+{
+	static int seq;
+	const char *dir = env_or("A51_TEST_LOGDIR", "/tmp");
+
+	mkdir(dir, 0755);
+	snprintf(out, cap, "%s/%s-%d-%d.log", dir, what, (int)getpid(), seq++);
+}
+
+static void child_env(const char *const *env)
+{
+	for (; env && *env; env++) {
+		char name[128];
+		const char *eq = strchr(*env, '=');
+		size_t n = eq ? (size_t)(eq - *env) : 0;
+		if (!eq || n >= sizeof(name))
+			continue;
+		memcpy(name, *env, n);
+		name[n] = '\0';
+		setenv(name, eq + 1, 1);
+	}
+}
+
+void h_srv_start(struct h_srv *s, const char *url, const char *const *env)
+{
+	const char *bin = a51d_bin();
+	char listen[64];
+	uint64_t until;
+
+	s->port = h_free_port();
+	log_path(s->log, sizeof(s->log), "a51d");
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", s->port);
+	s->pid = fork();
+	ck_assert_int_ge(s->pid, 0);
+	if (s->pid == 0) {
+		int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			close(fd);
+		}
+		setenv("A51_DATABASE_URL", url, 1);
+		setenv("A51_LISTEN", listen, 1);
+		setenv("A51_MODE", "test", 1);
+		setenv("A51_SHUTDOWN_GRACE", "5", 1);
+		child_env(env);
+		execl(bin, bin, "serve", (char *)NULL);
+		_exit(127);
+	}
+	until = h_now_ms() + 20000;
+	while (h_now_ms() < until) {
+		struct h_resp r;
+		int status;
+
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid)
+			ck_abort_msg("a51d exited during start-up (status %d); log: %s", status, s->log);
+		if (h_get(s->port, "/healthz", NULL, &r) == 0) {
+			int st = r.status;
+			h_resp_free(&r);
+			if (st == 200)
+				return;
+		}
+		usleep(20000);
+	}
+	kill(s->pid, SIGKILL);
+	ck_abort_msg("a51d did not answer /healthz within 20 s; log: %s", s->log);
+}
+
+int h_srv_stop(struct h_srv *s)
+{
+	int status;
+	uint64_t until = h_now_ms() + 15000;
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	while (waitpid(s->pid, &status, WNOHANG) == 0) {
+		if (h_now_ms() > until) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &status, 0);
+			s->pid = 0;
+			return -1;
+		}
+		usleep(10000);
+	}
+	s->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int h_run_a51d(const char *const *argv, const char *const *env, char *out, size_t cap)
+{
+	const char *bin = a51d_bin();
+	char *args[32];
+	int pipefd[2], status;
+	size_t n = 0, len = 0;
+	pid_t pid;
+
+	args[n++] = (char *)bin;
+	for (; argv && *argv && n < 31; argv++)
+		args[n++] = (char *)*argv;
+	args[n] = NULL;
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		setenv("A51_MODE", "test", 1);
+		child_env(env);
+		execv(bin, args);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		char tmp[4096];
+		ssize_t r = read(pipefd[0], tmp, sizeof(tmp));
+		if (r <= 0)
+			break;
+		if (out && len + 1 < cap) {
+			size_t take = (size_t)r < cap - 1 - len ? (size_t)r : cap - 1 - len;
+			memcpy(out + len, tmp, take);
+			len += take;
+		}
+	}
+	if (out && cap)
+		out[len] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool h_log_contains(const struct h_srv *s, const char *needle)
+{
+	FILE *f = fopen(s->log, "r");
+	char line[8192];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* ---- HTTP client ---- */
+
+int h_conn_open(struct h_conn *c, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+int h_conn_send(struct h_conn *c, const void *p, size_t n)
+{
+	const char *q = p;
+
+	while (n) {
+		ssize_t w = send(c->fd, q, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		q += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int fill(struct h_conn *c, uint64_t deadline)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	ssize_t r;
+	int wait;
+
+	if (c->len + 4096 + 1 > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16384;
+		char *p = realloc(c->buf, cap);
+		if (!p)
+			return -1;
+		c->buf = p;
+		c->cap = cap;
+	}
+	wait = (int)(deadline > h_now_ms() ? deadline - h_now_ms() : 0);
+	if (poll(&pfd, 1, wait) <= 0)
+		return -1;
+	r = recv(c->fd, c->buf + c->len, c->cap - c->len - 1, 0);
+	if (r <= 0)
+		return r == 0 ? 0 : -1;
+	c->len += (size_t)r;
+	c->buf[c->len] = '\0';
+	return 1;
+}
+
+static void consume(struct h_conn *c, size_t n)
+{
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+	if (c->buf)
+		c->buf[c->len] = '\0';
+}
+
+int h_conn_read(struct h_conn *c, struct h_resp *r, bool head_only, int timeout_ms)
+{
+	uint64_t deadline = h_now_ms() + (uint64_t)timeout_ms;
+	char *end, val[64];
+	size_t hlen;
+	int f;
+
+	memset(r, 0, sizeof(*r));
+	while (!c->buf || !(end = strstr(c->buf, "\r\n\r\n"))) {
+		if ((f = fill(c, deadline)) <= 0)
+			return -1;
+	}
+	hlen = (size_t)(end - c->buf) + 4;
+	r->head = strndup(c->buf, hlen);
+	if (sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
+		return -1;
+	consume(c, hlen);
+	r->closed = h_header(r, "Connection", val, sizeof(val)) && strcasecmp(val, "close") == 0;
+	if (head_only || r->status == 204 || r->status == 304 || r->status / 100 == 1) {
+		r->body = strdup("");
+		return 0;
+	}
+	if (h_header(r, "Transfer-Encoding", val, sizeof(val)) && strcasecmp(val, "chunked") == 0) {
+		size_t blen = 0;
+		char *body = malloc(1);
+		for (;;) {
+			char *eol;
+			unsigned long sz;
+			while (!(eol = strstr(c->buf ? c->buf : "", "\r\n")))
+				if (fill(c, deadline) <= 0)
+					goto bad_chunk;
+			sz = strtoul(c->buf, NULL, 16);
+			consume(c, (size_t)(eol - c->buf) + 2);
+			while (c->len < sz + 2)
+				if (fill(c, deadline) <= 0)
+					goto bad_chunk;
+			body = realloc(body, blen + sz + 1);
+			memcpy(body + blen, c->buf, sz);
+			blen += sz;
+			consume(c, sz + 2);
+			if (sz == 0)
+				break;
+		}
+		body[blen] = '\0';
+		r->body = body;
+		r->body_len = blen;
+		return 0;
+bad_chunk:
+		free(body);
+		return -1;
+	}
+	if (h_header(r, "Content-Length", val, sizeof(val))) {
+		size_t n = strtoul(val, NULL, 10);
+		while (c->len < n)
+			if (fill(c, deadline) <= 0)
+				return -1;
+		r->body = strndup(c->buf, n);
+		r->body_len = n;
+		consume(c, n);
+		return 0;
+	}
+	/* no length: the body runs to the end of the connection */
+	while ((f = fill(c, deadline)) > 0)
+		;
+	r->body = strndup(c->buf ? c->buf : "", c->len);
+	r->body_len = c->len;
+	r->closed = true;
+	consume(c, c->len);
+	return 0;
+}
+
+void h_conn_close(struct h_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+int h_call(uint16_t port, const char *method, const char *path, const char *headers, const char *body,
+	   size_t body_len, struct h_resp *r)
+{
+	struct h_conn c;
+	char head[4096];
+	int n, rc;
+
+	memset(r, 0, sizeof(*r));
+	if (h_conn_open(&c, port) < 0)
+		return -1;
+	if (body)
+		n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n%s\r\n",
+			     method, path, body_len, headers ? headers : "");
+	else
+		n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", method, path,
+			     headers ? headers : "");
+	rc = h_conn_send(&c, head, (size_t)n);
+	if (rc == 0 && body)
+		rc = h_conn_send(&c, body, body_len);
+	if (rc == 0)
+		rc = h_conn_read(&c, r, strcmp(method, "HEAD") == 0, 30000);
+	h_conn_close(&c);
+	return rc;
+}
+
+int h_get(uint16_t port, const char *path, const char *headers, struct h_resp *r)
+{
+	return h_call(port, "GET", path, headers, NULL, 0, r);
+}
+
+const char *h_header(const struct h_resp *r, const char *name, char *out, size_t cap)
+{
+	size_t n = strlen(name);
+	const char *p = r->head ? strstr(r->head, "\r\n") : NULL;
+
+	while (p && p[2] != '\r') {
+		const char *line = p + 2, *eol = strstr(line, "\r\n");
+		if (!eol)
+			break;
+		if ((size_t)(eol - line) > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+			const char *v = line + n + 1;
+			size_t len;
+			while (*v == ' ')
+				v++;
+			len = (size_t)(eol - v);
+			if (len >= cap)
+				len = cap - 1;
+			memcpy(out, v, len);
+			out[len] = '\0';
+			return out;
+		}
+		p = eol;
+	}
+	return NULL;
+}
+
+json_t *h_json(const struct h_resp *r)
+{
+	json_error_t e;
+
+	return r->body ? json_loadb(r->body, r->body_len, 0, &e) : NULL;
+}
+
+void h_resp_free(struct h_resp *r)
+{
+	free(r->head);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- private clusters ---- */
+
+static int run_pg_script(struct h_cluster *cl, const char *verb)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "A51_PG_DIR='%s' A51_PG_PORT=%u '%s/scripts/pg.sh' %s >>'%s.log' 2>&1", cl->dir,
+		 cl->port, env_or("A51_SOURCE_ROOT", "."), verb, cl->dir);
+	return system(cmd);
+}
+
+void h_cluster_start(struct h_cluster *cl, const char *tag)
+{
+	if (!cl->dir[0]) {
+		snprintf(cl->dir, sizeof(cl->dir), "%s/pg-%s-%d", env_or("A51_TEST_VARDIR", "/tmp"), tag, (int)getpid());
+		cl->port = h_free_port();
+		snprintf(cl->url, sizeof(cl->url), "postgresql:///a51?host=%s/run&port=%u&user=a51", cl->dir, cl->port);
+	}
+	ck_assert_msg(run_pg_script(cl, "start") == 0, "cannot start a test cluster in %s (see %s.log)", cl->dir,
+		      cl->dir);
+}
+
+void h_cluster_stop(struct h_cluster *cl)
+{
+	ck_assert_int_eq(run_pg_script(cl, "stop"), 0);
+}
+
+void h_cluster_destroy(struct h_cluster *cl)
+{
+	char cmd[2048];
+
+	run_pg_script(cl, "stop");
+	/* pg.sh may have put the data elsewhere and linked it: remove both. */
+	snprintf(cmd, sizeof(cmd), "rm -rf \"$(readlink -f '%s')\" '%s' '%s.log'", cl->dir, cl->dir, cl->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", cl->dir);
+}
