@@ -17,7 +17,7 @@ test:
 	@scripts/test.sh
 
 bench:
-	@scripts/bench.sh
+	@bench/run.sh
 
 db-start:
 	@scripts/pg.sh start

@@ -8,7 +8,7 @@ build=(gcc libc6-dev make pkg-config meson ninja-build python3 python3-yaml git
        libmicrohttpd-dev libjansson-dev libpq-dev postgresql-15 postgresql-client-15)
 test=(check curl nodejs npm)
 ci=(valgrind)
-bench=(wrk postgresql-contrib)
+bench=(wrk)
 
 want=("${build[@]}")
 for group in "$@"; do

@@ -135,8 +135,12 @@ static int cmd_serve(const struct a51_config *cfg)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (cfg->auto_migrate && run_migrations(cfg, 30) < 0)
+	if (log_async_start() < 0)
+		log_warn("log", "batching log writer unavailable: writing lines directly");
+	if (cfg->auto_migrate && run_migrations(cfg, 30) < 0) {
+		log_async_stop();
 		return 1;
+	}
 
 	pc.url = cfg->database_url;
 	pc.size = cfg->db_pool;
@@ -187,6 +191,7 @@ out:
 	metrics_free();
 	router_free(router);
 	db_pool_free(app.pool);
+	log_async_stop();
 	return rc;
 }
 

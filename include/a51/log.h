@@ -15,8 +15,15 @@ const char *log_level_name(enum log_level lvl);
 /* {"ts":..,"level":..,"event":event,"msg":<formatted>} */
 void log_msg(enum log_level lvl, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Writes a pre-built line (newline appended if missing) atomically. */
+/* Writes a pre-built line (newline appended if missing), whole. While the
+ * async writer runs, lines are buffered and written in batches by its thread
+ * at least every 50 ms: one write(2) per request would cost a third of the
+ * throughput of a small request (measured in bench/http.sh). */
 void log_write_line(const char *line, size_t len);
+
+/* Starts and stops the batching writer; stop flushes everything. */
+int log_async_start(void);
+void log_async_stop(void);
 /* Appends the current UTC time as RFC 3339 with milliseconds into out (>= 32 bytes). */
 void log_timestamp(char *out, size_t cap);
 

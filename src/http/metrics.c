@@ -20,21 +20,52 @@ struct series {
 	atomic_ulong buckets[NBUCKETS];
 };
 
+/* Each thread updates its own shard, so two cores serving the same route do
+ * not fight over one cache line; /metrics sums the shards. */
+#define NSHARDS 8
+
 static struct {
 	const struct router *router;
 	size_t nroutes;
-	struct series *series;   /* (nroutes + 1) * NCLASSES; the last route slot is "unmatched" */
+	struct series *series;   /* [(nroutes + 1) * NCLASSES][NSHARDS]; the last route slot is "unmatched" */
 	atomic_ulong problems[600];
+	atomic_uint next_shard;
 } M;
+
+static size_t my_shard(void)
+{
+	static _Thread_local int shard = -1;
+
+	if (shard < 0)
+		shard = (int)(atomic_fetch_add(&M.next_shard, 1) % NSHARDS);
+	return (size_t)shard;
+}
+
+/* Sum over shards of one (slot, class) series. */
+struct totals {
+	uint64_t count, sum_us, buckets[NBUCKETS];
+};
+
+static void total(size_t slot, int cls, struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t k = 0; k < NSHARDS; k++) {
+		struct series *s = &M.series[(slot * NCLASSES + (size_t)cls) * NSHARDS + k];
+		t->count += atomic_load_explicit(&s->count, memory_order_relaxed);
+		t->sum_us += atomic_load_explicit(&s->sum_us, memory_order_relaxed);
+		for (size_t b = 0; b < NBUCKETS; b++)
+			t->buckets[b] += atomic_load_explicit(&s->buckets[b], memory_order_relaxed);
+	}
+}
 
 int metrics_init(const struct router *router)
 {
 	size_t n = router_count(router) + 1;
 
-	M.series = aligned_alloc(64, n * NCLASSES * sizeof(struct series));
+	M.series = aligned_alloc(64, n * NCLASSES * NSHARDS * sizeof(struct series));
 	if (!M.series)
 		return -1;
-	memset(M.series, 0, n * NCLASSES * sizeof(struct series));
+	memset(M.series, 0, n * NCLASSES * NSHARDS * sizeof(struct series));
 	M.router = router;
 	M.nroutes = n - 1;
 	for (size_t i = 0; i < 600; i++)
@@ -65,7 +96,7 @@ void metrics_observe(int route_index, int method, int status, uint64_t duration_
 	(void)method; /* the route already fixes the method */
 	if (!M.series)
 		return;
-	s = &M.series[slot * NCLASSES + (size_t)class_of(status)];
+	s = &M.series[(slot * NCLASSES + (size_t)class_of(status)) * NSHARDS + my_shard()];
 	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->sum_us, us, memory_order_relaxed);
 	for (size_t b = 0; b < NBUCKETS; b++) {
@@ -101,24 +132,27 @@ void metrics_render_http(struct buf *out)
 		      "# TYPE a51_http_requests_total counter\n");
 	for (size_t slot = 0; slot <= M.nroutes; slot++) {
 		for (int cls = 0; cls < NCLASSES; cls++) {
-			uint64_t c = atomic_load_explicit(&M.series[slot * NCLASSES + cls].count, memory_order_relaxed);
-			if (!c)
+			struct totals t;
+			total(slot, cls, &t);
+			if (!t.count)
 				continue;
 			buf_puts(out, "a51_http_requests_total");
 			labels(out, slot, cls);
-			buf_printf(out, "} %llu\n", (unsigned long long)c);
+			buf_printf(out, "} %llu\n", (unsigned long long)t.count);
 		}
 	}
 	buf_puts(out, "# HELP a51_http_request_duration_seconds Time from request start to completion.\n"
 		      "# TYPE a51_http_request_duration_seconds histogram\n");
 	for (size_t slot = 0; slot <= M.nroutes; slot++) {
 		for (int cls = 0; cls < NCLASSES; cls++) {
-			struct series *s = &M.series[slot * NCLASSES + cls];
-			uint64_t c = atomic_load_explicit(&s->count, memory_order_relaxed), cum = 0;
+			struct totals t;
+			uint64_t c, cum = 0;
+			total(slot, cls, &t);
+			c = t.count;
 			if (!c)
 				continue;
 			for (size_t b = 0; b < NBUCKETS; b++) {
-				cum += atomic_load_explicit(&s->buckets[b], memory_order_relaxed);
+				cum += t.buckets[b];
 				buf_puts(out, "a51_http_request_duration_seconds_bucket");
 				labels(out, slot, cls);
 				buf_printf(out, ",le=\"%g\"} %llu\n", (double)bucket_us[b] / 1e6, (unsigned long long)cum);
@@ -128,8 +162,7 @@ void metrics_render_http(struct buf *out)
 			buf_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)c);
 			buf_puts(out, "a51_http_request_duration_seconds_sum");
 			labels(out, slot, cls);
-			buf_printf(out, "} %.6f\n",
-				   (double)atomic_load_explicit(&s->sum_us, memory_order_relaxed) / 1e6);
+			buf_printf(out, "} %.6f\n", (double)t.sum_us / 1e6);
 			buf_puts(out, "a51_http_request_duration_seconds_count");
 			labels(out, slot, cls);
 			buf_printf(out, "} %llu\n", (unsigned long long)c);

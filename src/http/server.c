@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "a51/buf.h"
 #include "a51/http.h"
 #include "a51/log.h"
 #include "a51/metrics.h"
@@ -215,31 +214,26 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
 static void access_log_line(struct http_request *r, enum MHD_RequestTerminationCode toe)
 {
-	char ts[40];
-	struct buf b;
+	char ts[40], line[640], extra[64] = "";
 	const struct route *rt = r->match.route;
 	uint64_t dur = util_now_ns() - r->t_start_ns;
+	int n;
 
 	log_timestamp(ts, sizeof(ts));
-	buf_init(&b);
-	/* The route template is logged, never the raw path: a path may carry an
-	 * identifier a client should not have put there (a NIR, say). */
-	buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"info\",\"event\":\"access\",\"method\":\"%s\",\"route\":", ts,
-		   http_method_name(r->method));
-	if (rt)
-		buf_json_str(&b, rt->def->path, strlen(rt->def->path));
-	else
-		buf_puts(&b, "null");
-	buf_printf(&b, ",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%llu,\"request_id\":\"%s\"", r->status,
-		   (double)dur / 1e6, (unsigned long long)r->bytes_out, r->request_id);
 	if (r->caller.kind != CALLER_NONE)
-		buf_printf(&b, ",\"token_id\":%lld", (long long)r->caller.token_id);
+		snprintf(extra, sizeof(extra), ",\"token_id\":%lld", (long long)r->caller.token_id);
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		buf_printf(&b, ",\"terminated\":%d", (int)toe);
-	buf_puts(&b, "}\n");
-	if (!b.oom)
-		log_write_line(b.data, b.len);
-	buf_release(&b);
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ",\"terminated\":%d", (int)toe);
+	/* The route template is logged, never the raw path: a path may carry an
+	 * identifier a client should not have put there (a NIR, say). Templates
+	 * and request ids hold no character that needs JSON escaping. */
+	n = snprintf(line, sizeof(line),
+		     "{\"ts\":\"%s\",\"level\":\"info\",\"event\":\"access\",\"method\":\"%s\",\"route\":%s%s%s,"
+		     "\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%llu,\"request_id\":\"%s\"%s}\n",
+		     ts, http_method_name(r->method), rt ? "\"" : "", rt ? rt->def->path : "null", rt ? "\"" : "",
+		     r->status, (double)dur / 1e6, (unsigned long long)r->bytes_out, r->request_id, extra);
+	if (n > 0 && (size_t)n < sizeof(line))
+		log_write_line(line, (size_t)n);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

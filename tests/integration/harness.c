@@ -261,9 +261,9 @@ int h_run_a51d(const char *const *argv, const char *const *env, char *out, size_
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-bool h_log_contains(const struct h_srv *s, const char *needle)
+static bool log_has(const char *path, const char *needle)
 {
-	FILE *f = fopen(s->log, "r");
+	FILE *f = fopen(path, "r");
 	char line[8192];
 	bool found = false;
 
@@ -273,6 +273,19 @@ bool h_log_contains(const struct h_srv *s, const char *needle)
 		found = strstr(line, needle) != NULL;
 	fclose(f);
 	return found;
+}
+
+bool h_log_contains(const struct h_srv *s, const char *needle)
+{
+	/* a51d batches log lines (flushed at least every 50 ms): give it time */
+	uint64_t until = h_now_ms() + 2000;
+
+	while (!log_has(s->log, needle)) {
+		if (h_now_ms() > until)
+			return false;
+		usleep(20000);
+	}
+	return true;
 }
 
 /* ---- HTTP client ---- */
@@ -502,8 +515,9 @@ static int run_pg_script(struct h_cluster *cl, const char *verb)
 {
 	char cmd[2048];
 
-	snprintf(cmd, sizeof(cmd), "A51_PG_DIR='%s' A51_PG_PORT=%u '%s/scripts/pg.sh' %s >>'%s.log' 2>&1", cl->dir,
-		 cl->port, env_or("A51_SOURCE_ROOT", "."), verb, cl->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p \"$(dirname '%s')\" && A51_PG_DIR='%s' A51_PG_PORT=%u '%s/scripts/pg.sh' %s >>'%s.log' 2>&1",
+		 cl->dir, cl->dir, cl->port, env_or("A51_SOURCE_ROOT", "."), verb, cl->dir);
 	return system(cmd);
 }
 

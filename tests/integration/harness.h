@@ -39,7 +39,7 @@ int h_srv_stop(struct h_srv *s);
 /* Runs a51d with arguments and environment to completion; returns its exit
  * status and, if out is given, what it wrote on stdout and stderr. */
 int h_run_a51d(const char *const *argv, const char *const *env, char *out, size_t cap);
-/* True when the server's log contains needle. */
+/* True when the server's log contains needle (waits up to 2 s for the batched writer). */
 bool h_log_contains(const struct h_srv *s, const char *needle);
 
 struct h_resp {

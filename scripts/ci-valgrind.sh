@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# a51d under valgrind (memcheck) for 1 000 requests of every kind it serves,
+# then SIGTERM: any invalid access, or memory definitely or indirectly lost,
+# fails the run.
+source "$(dirname "$0")/lib.sh"
+
+"$A51_ROOT/scripts/deps.sh" ci
+"$A51_ROOT/scripts/build.sh"
+started=
+[[ $("$A51_ROOT/scripts/pg.sh" status || true) == running ]] || started=1
+"$A51_ROOT/scripts/pg.sh" start a51_valgrind >/dev/null
+trap '[[ -n $started ]] && "$A51_ROOT/scripts/pg.sh" stop' EXIT
+
+out=$A51_ROOT/var/valgrind
+mkdir -p "$out"
+port=18490
+base=http://127.0.0.1:$port
+A51_DATABASE_URL=$(pg_url a51_valgrind) A51_MODE=test A51_LISTEN=127.0.0.1:$port A51_HTTP_THREADS=2 A51_DB_POOL=2 \
+	valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --log-file="$out/valgrind.log" \
+	"$A51_BUILD/a51d" serve 2>"$out/a51d.log" &
+pid=$!
+for _ in $(seq 1 300); do curl -fs -o /dev/null "$base/healthz" && break; sleep 0.1; done
+
+# 1 000 requests over a few keep-alive connections: every route and the error paths.
+paths=(/healthz /readyz /metrics /openapi.json /v1/regions /v1/regions/84 /v1/regions/99 /v1/regions/xx
+	/problems/not-found /nowhere)
+cfg=$out/curl.cfg
+: >"$cfg"
+for i in $(seq 0 979); do
+	printf 'url = "%s%s"\noutput = /dev/null\n' "$base" "${paths[$((i % ${#paths[@]}))]}" >>"$cfg"
+done
+curl -s -K "$cfg" -w '%{http_code}\n' >"$out/codes.txt"
+for i in $(seq 1 10); do
+	curl -s -o /dev/null -w '%{http_code}\n' -X DELETE "$base/healthz" >>"$out/codes.txt"
+	curl -s -o /dev/null -w '%{http_code}\n' -H 'Transfer-Encoding: chunked' --data-binary @"$cfg" \
+		-X GET "$base/healthz" >>"$out/codes.txt"
+done
+n=$(wc -l <"$out/codes.txt")
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+say "valgrind: $n requests answered ($(sort "$out/codes.txt" | uniq -c | tr '\n' ' ')), a51d exit status $rc"
+if [[ $rc -ne 0 || $n -lt 1000 ]]; then
+	cat "$out/valgrind.log" >&2
+	die "valgrind found errors or leaks (log: $out/valgrind.log)"
+fi
+say "valgrind: no errors, no leaks"

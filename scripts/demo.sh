@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# make demo: installs what is missing, builds, starts the private PostgreSQL
+# cluster under var/ (unless A51_DATABASE_URL names a server), migrates, and
+# serves the API and web UI on http://127.0.0.1:8080 until Ctrl-C.
+source "$(dirname "$0")/lib.sh"
+
+"$A51_ROOT/scripts/deps.sh"
+"$A51_ROOT/scripts/build.sh"
+
+own_pg=
+if [[ -z ${A51_DATABASE_URL:-} ]]; then
+	"$A51_ROOT/scripts/pg.sh" start a51
+	export A51_DATABASE_URL=$(pg_url a51)
+	own_pg=1
+fi
+export A51_MODE=${A51_MODE:-demo}
+export A51_LISTEN=${A51_LISTEN:-127.0.0.1:8080}
+mkdir -p "$A51_ROOT/var"
+
+say "migrating"
+"$A51_BUILD/a51d" migrate
+
+say "starting a51d (log: var/a51d.log)"
+"$A51_BUILD/a51d" serve 2> >(tee -a "$A51_ROOT/var/a51d.log" | grep --line-buffered -v '"event":"access"' >&2) &
+pid=$!
+
+stop() {
+	trap - INT TERM
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	[[ -n $own_pg ]] && "$A51_ROOT/scripts/pg.sh" stop
+	exit 0
+}
+trap stop INT TERM
+
+url=http://$A51_LISTEN
+for _ in $(seq 1 100); do
+	curl -fs -o /dev/null "$url/readyz" && break
+	kill -0 "$pid" 2>/dev/null || { wait "$pid"; die "a51d stopped (see var/a51d.log)"; }
+	sleep 0.1
+done
+cat >&2 <<BANNER
+
+  a51 is ready:   $url/
+  API contract:   $url/openapi.json
+  readiness:      $url/readyz
+
+  Ctrl-C stops a51d and the database; \`make demo\` again picks up where it left off.
+
+BANNER
+wait "$pid" || true
+stop
