@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "a51/config.h"
@@ -62,7 +63,9 @@ void config_defaults(struct a51_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
 	snprintf(c->database_url, sizeof(c->database_url), "postgresql:///a51");
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	/* CPUs this process may run on (a container's cpuset), not the host's. */
+	cpu_set_t set;
+	long ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (ncpu < 1)
 		ncpu = 1;

@@ -35,7 +35,7 @@ struct db_pool {
 	int connect_timeout_s;
 	char *url;
 	char *app_name;
-	char options[64];
+	char set_timeout[64];
 	atomic_ullong last_fail_ns;
 	atomic_ullong acquires, waits, timeouts, connects, connect_failures;
 };
@@ -103,9 +103,10 @@ PGconn *db_connect(const char *url, int connect_timeout_s, const char *applicati
 static PGconn *pool_connect(struct db_pool *p, struct a51_error *err)
 {
 	char timeout[16];
-	const char *keys[] = { "dbname", "connect_timeout", "application_name", "options", NULL };
-	const char *vals[] = { p->url, timeout, p->app_name, p->options, NULL };
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+	const char *vals[] = { p->url, timeout, p->app_name, NULL };
 	PGconn *pg;
+	PGresult *res;
 
 	snprintf(timeout, sizeof(timeout), "%d", p->connect_timeout_s);
 	atomic_fetch_add(&p->connects, 1);
@@ -119,6 +120,17 @@ static PGconn *pool_connect(struct db_pool *p, struct a51_error *err)
 		PQfinish(pg);
 		return NULL;
 	}
+	/* A SET rather than the `options` startup parameter: PgBouncer (Debian's
+	 * 1.18) refuses connections that carry `options`. */
+	res = PQexec(pg, p->set_timeout);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db_error_from(pg, res, err);
+		PQclear(res);
+		PQfinish(pg);
+		atomic_fetch_add(&p->connect_failures, 1);
+		return NULL;
+	}
+	PQclear(res);
 	atomic_store(&p->last_fail_ns, 0);
 	PQsetNoticeProcessor(pg, notice_to_log, NULL);
 	return pg;
@@ -139,7 +151,7 @@ struct db_pool *db_pool_new(const struct db_pool_config *cfg, struct a51_error *
 	p->size = cfg->size;
 	p->acquire_timeout_ms = cfg->acquire_timeout_ms;
 	p->connect_timeout_s = cfg->connect_timeout_s;
-	snprintf(p->options, sizeof(p->options), "-c statement_timeout=%d", cfg->statement_timeout_ms);
+	snprintf(p->set_timeout, sizeof(p->set_timeout), "SET statement_timeout = %d", cfg->statement_timeout_ms);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
