@@ -39,11 +39,21 @@ for _ in $(seq 1 100); do
 	kill -0 "$pid" 2>/dev/null || { wait "$pid"; die "a51d stopped (see var/a51d.log)"; }
 	sleep 0.1
 done
+
+# A national demo token, kept in var/ (readable by you only) and reused while it works.
+token_file=$A51_ROOT/var/demo-token
+token=$(cat "$token_file" 2>/dev/null || true)
+if [[ -z $token ]] || ! curl -fs -o /dev/null -H "Authorization: Bearer $token" "$url/v1/regions"; then
+	token=$("$A51_BUILD/a51d" token create --name demo --scope national 2>/dev/null)
+	(umask 077 && echo "$token" >"$token_file")
+fi
 cat >&2 <<BANNER
 
   a51 is ready:   $url/
   API contract:   $url/openapi.json
   readiness:      $url/readyz
+  demo token:     $token   (national, read-write; also in var/demo-token)
+  try:            curl -H "Authorization: Bearer \$(cat var/demo-token)" $url/v1/structures
 
   Ctrl-C stops a51d and the database; \`make demo\` again picks up where it left off.
 

@@ -3,6 +3,7 @@
 
   embed.py migrations OUT.c FILE...   -> const struct migration a51_migrations[]
   embed.py blob OUT.c SYMBOL FILE     -> const char SYMBOL[]; const size_t SYMBOL_len
+  embed.py files OUT.c SYMBOL FILE... -> const struct embedded_file SYMBOL[]; const size_t SYMBOL_count
 """
 import os
 import re
@@ -43,9 +44,24 @@ def blob(out, symbol, path):
         % (symbol, symbol, symbol, c_literal(data), symbol, len(data)))
 
 
+def files(out, symbol, paths):
+    paths = sorted(paths, key=os.path.basename)
+    parts = ['#include "a51/embed.h"', ""]
+    entries = []
+    for n, path in enumerate(paths):
+        data = open(path, "rb").read()
+        parts.append("static const char f%d[] = {\n%s\n\t0x00 };" % (n, c_literal(data)))
+        entries.append('\t{ "%s", f%d, %d },' % (os.path.basename(path), n, len(data)))
+    parts.append("const struct embedded_file %s[] = {\n%s\n};" % (symbol, "\n".join(entries or ["\t{ 0 }"])))
+    parts.append("const size_t %s_count = %d;" % (symbol, len(entries)))
+    open(out, "w").write("\n".join(parts) + "\n")
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "migrations":
         migrations(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "files":
+        files(sys.argv[2], sys.argv[3], sys.argv[4:])
     elif len(sys.argv) == 5 and sys.argv[1] == "blob":
         blob(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

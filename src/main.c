@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "a51/api.h"
+#include "a51/cli.h"
 #include "a51/config.h"
 #include "a51/db.h"
 #include "a51/log.h"
@@ -14,6 +15,7 @@
 #include "a51/migrate.h"
 #include "a51/router.h"
 #include "a51/server.h"
+#include "a51/store.h"
 #include "a51/util.h"
 #include "a51/banned.h"
 
@@ -25,6 +27,9 @@ static void usage(FILE *out)
 		"  a51d [options] serve             run the HTTP API (applies pending migrations first)\n"
 		"  a51d [options] migrate           apply pending database migrations\n"
 		"  a51d [options] migrate --status  list migrations and whether each is applied\n"
+		"  a51d [options] token create --name NAME --scope national|ars:CODE|structure:ID\n"
+		"                     [--read-only] [--expires-on YYYY-MM-DD]   print a new API token (once)\n"
+		"  a51d [options] token list [--all] | token revoke ID\n"
 		"  a51d --help | --version\n\n",
 		a51_version);
 	config_print_help(out);
@@ -73,6 +78,16 @@ static int run_migrations(const struct a51_config *cfg, int wait_s)
 	if (!pg)
 		return -1;
 	rc = migrate_run(pg, a51_migrations, a51_migrations_count, &applied, &err);
+	if (rc == 0) {
+		int seeded = 0;
+		/* Seeds run under the same advisory lock's protection as migrations:
+		 * a version per (experiment, year) and body, whoever starts first. */
+		PGresult *res = PQexec(pg, "SELECT pg_advisory_lock(27361559146227570)");
+		PQclear(res);
+		rc = store_param_sets_seed(pg, &seeded, &err);
+		res = PQexec(pg, "SELECT pg_advisory_unlock(27361559146227570)");
+		PQclear(res);
+	}
 	PQfinish(pg);
 	if (rc < 0) {
 		log_error("migrate.failed", "%s", err.message);
@@ -150,6 +165,11 @@ static int cmd_serve(const struct a51_config *cfg)
 	pc.application_name = "a51d";
 	app.cfg = cfg;
 	atomic_init(&app.draining, false);
+	app.pseudo_key_len = auth_pseudo_key(cfg->pseudo_key, cfg->mode, app.pseudo_key, sizeof(app.pseudo_key));
+	if (api_auth_start(cfg->database_url, cfg->db_connect_timeout_s) < 0) {
+		a51_error_set(&err, A51_ENOMEM, NULL, "cannot start the token revocation listener");
+		goto out;
+	}
 	if (!(app.pool = db_pool_new(&pc, &err)))
 		goto out;
 	if (!(router = router_new(api_routes, api_routes_count, &err)))
@@ -188,9 +208,11 @@ out:
 	if (rc && err.message[0])
 		log_error("serve.failed", "%s", err.message);
 	http_server_stop(app.server);
+	api_auth_stop();
 	metrics_free();
 	router_free(router);
 	db_pool_free(app.pool);
+	explicit_bzero(app.pseudo_key, sizeof(app.pseudo_key));
 	log_async_stop();
 	return rc;
 }
@@ -235,6 +257,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(&cfg, argc, argv, idx);
+	if (strcmp(cmd, "token") == 0)
+		return cli_token(&cfg, argc, argv, idx);
 	fprintf(stderr, "a51d: unknown command or option: %s (try --help)\n", cmd);
 	return 2;
 }

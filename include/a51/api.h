@@ -5,11 +5,75 @@
 #include "a51/app.h"
 #include "a51/db.h"
 #include "a51/http.h"
+#include "a51/store.h"
 
 /* Takes a pooled connection; when none can be had, a 503 with Retry-After has
  * been queued and NULL is returned. */
 struct db_conn *api_db(struct http_request *r);
 void api_db_release(struct http_request *r, struct db_conn *c);
+
+/* The caller and request id, for the audit trail. */
+struct actor api_actor(struct http_request *r);
+
+/* A path parameter that must be a positive integer id; otherwise a 404 has
+ * been queued (a malformed id names no resource) and false is returned. */
+bool api_path_id(struct http_request *r, const char *name, int64_t *out);
+
+/* Begins a transaction on a pooled connection; NULL when a problem was queued. */
+struct db_conn *api_tx_begin(struct http_request *r);
+/* Commits and releases; on failure a problem has been queued and -1 returned. */
+int api_tx_commit(struct http_request *r, struct db_conn *c);
+/* Rolls back, releases and answers the error as a problem. */
+void api_fail(struct http_request *r, struct db_conn *c, const struct a51_error *err);
+
+/* ?limit= (1..max, default dflt) and ?cursor= (an id from a previous page's
+ * `next`). false when a 422 was queued. */
+bool api_page_params(struct http_request *r, int dflt, int max, int *limit, int64_t *after);
+/* {"items": items, "next": "/v1/...?...&cursor=N" or null}: next is set when
+ * the page is full, from the last item's "id". base is the path with the
+ * query the client sent, minus cursor (built by the caller). Steals items. */
+json_t *api_page(json_t *items, int limit, const char *base);
+/* The path and query of this request with cursor dropped, for api_page. */
+const char *api_base_url(struct http_request *r, const char *const *query_names);
+
+/* ETag from the object's "version"; If-Match parsing: 428 when absent, 412
+ * when not a version ETag. false when a problem was queued. */
+void api_set_etag(struct http_request *r, const json_t *obj);
+bool api_if_match(struct http_request *r, int *version);
+
+/* Answers 200/201 with the object (and its ETag when it has a version). */
+void api_respond_object(struct http_request *r, int status, json_t *obj);
+
+/* ---- request body validation (fields.c) ---- */
+
+/* Collects every fault of a body, then answers them all at once (422). */
+struct fields {
+	struct http_request *r;
+	json_t *obj;
+	json_t *errors;
+};
+/* false (and a 400 queued) when the body is missing or not JSON. */
+bool fields_begin(struct fields *f, struct http_request *r);
+/* Keys outside known are faults ("unknown field"). */
+void fields_only(struct fields *f, const char *const *known);
+bool field_present(struct fields *f, const char *name);
+/* NULL when absent or null (a fault when required); text is checked UTF-8 by jansson. */
+const char *field_text(struct fields *f, const char *name, bool required, size_t maxlen);
+const char *field_date(struct fields *f, const char *name, bool required);
+const char *field_enum(struct fields *f, const char *name, bool required, const char *const *allowed);
+bool field_bool(struct fields *f, const char *name, bool dflt);
+int64_t field_int(struct fields *f, const char *name, bool required, int64_t min, int64_t max, int64_t dflt);
+void field_error(struct fields *f, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool fields_ok(const struct fields *f);
+/* true when no fault; otherwise answers 422 with every fault, frees, and returns false. */
+bool fields_end(struct fields *f);
+void fields_release(struct fields *f);
+
+/* The same collector for query parameters: faults go to a 422 too. */
+const char *query_date(struct fields *f, const char *name);
+const char *query_enum(struct fields *f, const char *name, const char *const *allowed);
+int64_t query_int(struct fields *f, const char *name, int64_t min, int64_t max, int64_t dflt);
+void query_begin(struct fields *f, struct http_request *r);
 
 /* system.c */
 void api_healthz(struct http_request *r);
@@ -21,5 +85,53 @@ void api_problem_type(struct http_request *r);
 /* regions.c */
 void api_regions_list(struct http_request *r);
 void api_region_get(struct http_request *r);
+
+/* tokens.c */
+void api_tokens_create(struct http_request *r);
+void api_tokens_list(struct http_request *r);
+void api_tokens_revoke(struct http_request *r);
+
+/* structures.c */
+void api_structures_create(struct http_request *r);
+void api_structures_list(struct http_request *r);
+void api_structures_get(struct http_request *r);
+void api_structures_update(struct http_request *r);
+void api_structures_close(struct http_request *r);
+
+/* members.c */
+void api_members_add(struct http_request *r);
+void api_members_list(struct http_request *r);
+void api_members_update(struct http_request *r);
+void api_professionals_get(struct http_request *r);
+
+/* patients.c */
+void api_patients_create(struct http_request *r);
+void api_patients_list(struct http_request *r);
+void api_patients_get(struct http_request *r);
+void api_patients_lookup(struct http_request *r);
+void api_mt_create(struct http_request *r);
+void api_mt_list(struct http_request *r);
+void api_mt_get(struct http_request *r);
+
+/* enrolments.c */
+void api_eligibility_get(struct http_request *r);
+void api_enrolments_create(struct http_request *r);
+void api_enrolments_list(struct http_request *r);
+void api_enrolments_get(struct http_request *r);
+void api_enrolments_phase(struct http_request *r);
+void api_enrolments_withdraw(struct http_request *r);
+
+/* params.c */
+void api_param_sets_list(struct http_request *r);
+void api_param_sets_get(struct http_request *r);
+void api_param_sets_create(struct http_request *r);
+
+/* audit.c */
+void api_audit_list(struct http_request *r);
+
+/* guard.c: the token cache shared by a51d's threads, dropped on every
+ * revocation notice from any a51d (LISTEN a51_tokens). */
+int api_auth_start(const char *database_url, int connect_timeout_s);
+void api_auth_stop(void);
 
 #endif

@@ -18,6 +18,8 @@ struct app {
 	const struct router *router;
 	struct http_server *server;
 	atomic_bool draining; /* SIGTERM received: /readyz turns 503 */
+	unsigned char pseudo_key[128]; /* NIR pseudonymisation key (A51_PSEUDO_KEY) */
+	size_t pseudo_key_len;
 };
 
 /* The API's route table (api/routes.c). */

@@ -21,6 +21,7 @@ struct a51_error {
 	int code;
 	char field[64];
 	char message[256];
+	char sqlstate[6]; /* set by the db layer when PostgreSQL answered an error */
 };
 
 /* Fill *err (which may be NULL) and return code, so callers can write

@@ -3,11 +3,75 @@
 #ifndef A51_STORE_H
 #define A51_STORE_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "a51/auth.h"
 #include "a51/db.h"
+#include "a51/eligibility.h"
 #include "a51/error.h"
 #include "a51/migrate.h"
+
+/* Who is acting, for the audit trail. */
+struct actor {
+	const struct caller *caller;
+	const char *request_id;
+};
+
+/* ---- shared (store/common.c) ---- */
+
+/* Tenancy in SQL: statements that read tenant data take $1 scope kind
+ * ('national', 'ars', 'structure'), $2 region, $3 structure id, and filter with
+ * STORE_SCOPE_STRUCTURE(alias of a structures row). */
+#define STORE_SCOPE_STRUCTURE(s)                                                       \
+	"($1 = 'national' OR ($1 = 'ars' AND " s ".region = $2) OR ($1 = 'structure' AND " \
+	s ".id = $3::bigint))"
+
+struct scope_params {
+	char region[4];
+	char sid[24];
+	const char *v[3];
+};
+void store_scope(const struct caller *c, struct scope_params *sp);
+
+/* A row as a JSON object keyed by column name: integers, booleans, json/jsonb
+ * parsed, NULL as null, numeric as a number, everything else as text. */
+json_t *store_row_json(const PGresult *res, int row);
+/* Runs st and gives its first row as JSON; A51_ENOTFOUND when there is none. */
+int store_one(struct db_conn *c, const struct db_stmt *st, const char *const *params, json_t **out,
+	      struct a51_error *err);
+/* Runs st and gives every row as a JSON array. */
+int store_all(struct db_conn *c, const struct db_stmt *st, const char *const *params, json_t **out,
+	      struct a51_error *err);
+
+/* The structure's region when the caller may reach it; A51_ENOTFOUND otherwise
+ * (another tenant's structure is indistinguishable from a missing one). */
+int store_reach_structure(struct db_conn *c, const struct caller *caller, int64_t structure_id, char region[4],
+			  struct a51_error *err);
+
+/* ---- audit (store/audit.c) ---- */
+
+struct audit_rec {
+	const char *action;        /* "create", "update", "close", "enrol", "revoke"... */
+	const char *resource_type; /* "structure", "token", "patient"... */
+	char resource_id[32];
+	const char *region;        /* for ARS filtering; NULL if national */
+	int64_t structure_id;      /* 0 if none */
+	const json_t *before, *after;
+};
+/* Written in the caller's transaction, so the change and its trace commit together. */
+int store_audit(struct db_conn *c, const struct actor *a, const struct audit_rec *rec, struct a51_error *err);
+
+struct audit_filter {
+	const char *resource_type, *resource_id, *action, *since, *until;
+	int64_t structure_id, token_id, before_id; /* 0 = any */
+	int limit;
+};
+/* Newest first; national callers see everything, ARS callers their region. */
+int store_audit_list(struct db_conn *c, const struct caller *caller, const struct audit_filter *f, json_t **items,
+		     struct a51_error *err);
 
 /* ---- system (store/system.c) ---- */
 
@@ -26,5 +90,139 @@ struct region {
 int store_region_get(struct db_conn *c, const char *code, struct region *out, struct a51_error *err);
 /* *out is malloc'd, ordered by code. */
 int store_regions_list(struct db_conn *c, struct region **out, size_t *n, struct a51_error *err);
+
+/* ---- tokens (store/tokens.c) ---- */
+
+/* The live token with that hash (not revoked, not expired), as a caller;
+ * *expires_ms is its expiry (0 if none). A51_ENOTFOUND otherwise. */
+int store_token_lookup(struct db_conn *c, const uint8_t hash[32], struct caller *out, int64_t *expires_ms,
+		       struct a51_error *err);
+
+struct token_new {
+	const char *name;
+	struct caller scope;      /* kind, region, structure_id, write */
+	const char *expires_at;   /* timestamptz text or NULL */
+	uint8_t hash[32];
+	char prefix[AUTH_TOKEN_PREFIX_LEN + 1];
+};
+int store_token_create(struct db_conn *c, const struct actor *a, const struct token_new *t, json_t **out,
+		       struct a51_error *err);
+/* National: all tokens; ARS: those of its region (ARS or structure scope). */
+int store_tokens_list(struct db_conn *c, const struct caller *caller, bool include_revoked, json_t **items,
+		      struct a51_error *err);
+/* Revokes (and notifies every a51d to drop it from its cache); A51_ENOTFOUND
+ * when out of the caller's reach. */
+int store_token_revoke(struct db_conn *c, const struct actor *a, int64_t id, json_t **out, struct a51_error *err);
+/* The region of a structure, whoever asks (used to check a grant). */
+int store_structure_region(struct db_conn *c, int64_t id, char region[4], struct a51_error *err);
+
+/* ---- structures (store/structures.c) ---- */
+
+/* Fields of a structure as validated text; NULL = absent. For updates, a
+ * field is changed when its bit is set in `set` (a NULL value clears it). */
+struct structure_in {
+	const char *kind, *name, *finess, *siret, *siren, *region, *commune, *legal_form, *opened_on, *closed_on;
+	unsigned set;
+};
+enum {
+	SF_NAME = 1 << 0, SF_FINESS = 1 << 1, SF_SIRET = 1 << 2, SF_SIREN = 1 << 3, SF_COMMUNE = 1 << 4,
+	SF_LEGAL_FORM = 1 << 5, SF_OPENED_ON = 1 << 6, SF_CLOSED_ON = 1 << 7, SF_KIND = 1 << 8,
+};
+int store_structure_create(struct db_conn *c, const struct actor *a, const struct structure_in *in, json_t **out,
+			   struct a51_error *err);
+int store_structure_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+			struct a51_error *err);
+struct structure_filter {
+	const char *region, *kind, *experiment;
+	int64_t after_id;
+	int limit;
+};
+int store_structures_list(struct db_conn *c, const struct caller *caller, const struct structure_filter *f,
+			  json_t **items, struct a51_error *err);
+/* A51_ECONFLICT when the version is not expected_version (412 for the client). */
+int store_structure_update(struct db_conn *c, const struct actor *a, int64_t id, int expected_version,
+			   const struct structure_in *in, json_t **out, struct a51_error *err);
+
+/* ---- professionals and memberships (store/professionals.c) ---- */
+
+struct member_in {
+	const char *rpps, *profession, *last_name, *first_name, *start_on, *end_on, *fte;
+};
+int store_member_add(struct db_conn *c, const struct actor *a, int64_t structure_id, const struct member_in *in,
+		     json_t **out, struct a51_error *err);
+/* Members of the structure; on a date (YYYY-MM-DD) when given, else every period. */
+int store_members_list(struct db_conn *c, const struct caller *caller, int64_t structure_id, const char *on,
+		       json_t **items, struct a51_error *err);
+int store_member_update(struct db_conn *c, const struct actor *a, int64_t structure_id, int64_t membership_id,
+			int expected_version, const char *end_on, bool set_end, const char *fte, json_t **out,
+			struct a51_error *err);
+int store_professional_get(struct db_conn *c, const struct caller *caller, const char *rpps, json_t **out,
+			   struct a51_error *err);
+
+/* ---- patients and médecin-traitant declarations (store/patients.c) ---- */
+
+#define PATIENT_MAX_ALD 32
+
+struct patient_in {
+	uint8_t pseudonym[32];
+	int birth_year, birth_month; /* month 0: unknown */
+	int sex;
+	const char *commune, *death_date;
+	bool c2s, ame;
+	int n_ald;
+	struct { int code; const char *start_on, *end_on; } ald[PATIENT_MAX_ALD];
+};
+/* Creates the patient and links it to the structure; when the pseudonym is
+ * known already, links the existing record (*created false) and leaves it as is. */
+int store_patient_create(struct db_conn *c, const struct actor *a, int64_t structure_id, const struct patient_in *in,
+			 json_t **out, bool *created, struct a51_error *err);
+int store_patient_get(struct db_conn *c, const struct caller *caller, int64_t structure_id, int64_t patient_id,
+		      json_t **out, struct a51_error *err);
+int store_patient_find(struct db_conn *c, const struct caller *caller, int64_t structure_id,
+		       const uint8_t pseudonym[32], json_t **out, struct a51_error *err);
+int store_patients_list(struct db_conn *c, const struct caller *caller, int64_t structure_id, int64_t after_id,
+			int limit, json_t **items, struct a51_error *err);
+
+/* A new declaration ends the patient's open-ended one the day before it starts;
+ * one that overlaps a closed period is a conflict (history is not rewritten). */
+int store_mt_create(struct db_conn *c, const struct actor *a, int64_t structure_id, int64_t patient_id,
+		    const char *gp_rpps, const char *start_on, const char *end_on, json_t **out, struct a51_error *err);
+int store_mt_get(struct db_conn *c, const struct caller *caller, int64_t structure_id, int64_t id, json_t **out,
+		 struct a51_error *err);
+int store_mt_list(struct db_conn *c, const struct caller *caller, int64_t structure_id, int64_t patient_id,
+		  json_t **items, struct a51_error *err);
+
+/* ---- parameter sets (store/params.c) ---- */
+
+/* The latest version for (experiment, year), or A51_ENOTFOUND. */
+int store_param_set_latest(struct db_conn *c, const char *experiment, int year, json_t **out,
+			   struct a51_error *err);
+int store_param_set_get(struct db_conn *c, int64_t id, json_t **out, struct a51_error *err);
+int store_param_sets_list(struct db_conn *c, const char *experiment, int year, json_t **items,
+			  struct a51_error *err);
+/* Inserts the next version; A51_ECONFLICT when an identical body exists. */
+int store_param_set_create(struct db_conn *c, const struct actor *a, const json_t *body, const char *origin,
+			   json_t **out, struct a51_error *err);
+/* At migration time: inserts each embedded seed whose body no version has yet. */
+int store_param_sets_seed(PGconn *pg, int *inserted, struct a51_error *err);
+
+/* ---- enrolments (store/enrolments.c) ---- */
+
+/* What eligibility needs, measured on `on` (YYYY-MM-DD). */
+int store_eligibility_measure(struct db_conn *c, int64_t structure_id, int experiment, int option, const char *on,
+			      const struct elig_params *ep, const struct patientele_params *pp,
+			      struct elig_measures *out, struct a51_error *err);
+/* A51_ECONFLICT when a live enrolment exists for the experiment and option. */
+int store_enrolment_create(struct db_conn *c, const struct actor *a, int64_t structure_id, const char *experiment,
+			   const char *option, const char *start_on, const char *first_phase, int64_t param_set_id,
+			   const json_t *report, json_t **out, struct a51_error *err);
+int store_enrolment_get(struct db_conn *c, const struct caller *caller, int64_t structure_id, int64_t id,
+			json_t **out, struct a51_error *err);
+int store_enrolments_list(struct db_conn *c, const struct caller *caller, int64_t structure_id, json_t **items,
+			  struct a51_error *err);
+int store_enrolment_phase_add(struct db_conn *c, const struct actor *a, int64_t structure_id, int64_t id,
+			      const char *phase, const char *start_on, json_t **out, struct a51_error *err);
+int store_enrolment_withdraw(struct db_conn *c, const struct actor *a, int64_t structure_id, int64_t id,
+			     const char *on, const char *reason, json_t **out, struct a51_error *err);
 
 #endif

@@ -23,6 +23,9 @@ void util_hex(const void *in, size_t n, char *out);
 /* Parses exactly 2n hex chars into out; 0 or -1. */
 int util_unhex(const char *in, size_t n, void *out);
 
+/* Unpadded base64url (RFC 4648 §5) of n bytes into out (4n/3+2 bytes with the NUL). */
+void util_base64url(const void *in, size_t n, char *out);
+
 /* Constant-time comparison of two equal-length buffers. */
 bool util_ct_equal(const void *a, const void *b, size_t n);
 

@@ -1,17 +1,59 @@
 #include "a51/api.h"
 #include "a51/banned.h"
 
-/* Every route of a51d. openapi/openapi.yaml documents the same set; a unit test
- * fails when the two disagree. */
-const struct route_def api_routes[] = {
-	{ HTTP_GET, "/healthz", PERM_PUBLIC, BODY_NONE, api_healthz, NULL, NULL },
-	{ HTTP_GET, "/readyz", PERM_PUBLIC, BODY_NONE, api_readyz, NULL, NULL },
-	{ HTTP_GET, "/metrics", PERM_PUBLIC, BODY_NONE, api_metrics, NULL, NULL },
-	{ HTTP_GET, "/openapi.json", PERM_PUBLIC, BODY_NONE, api_openapi, NULL, NULL },
-	{ HTTP_GET, "/problems/{slug}", PERM_PUBLIC, BODY_NONE, api_problem_type, NULL, NULL },
+#define JSON BODY_JSON
+#define NONE BODY_NONE
 
-	{ HTTP_GET, "/v1/regions", PERM_PUBLIC, BODY_NONE, api_regions_list, NULL, NULL },
-	{ HTTP_GET, "/v1/regions/{code}", PERM_PUBLIC, BODY_NONE, api_region_get, NULL, NULL },
+/* Every route of a51d. openapi/openapi.yaml documents the same set; a unit test
+ * fails when the two disagree. The permission is checked by the guard; tenancy
+ * (a structure sees only itself, an ARS its region) again in SQL. */
+const struct route_def api_routes[] = {
+	{ HTTP_GET, "/healthz", PERM_PUBLIC, NONE, api_healthz, NULL, NULL },
+	{ HTTP_GET, "/readyz", PERM_PUBLIC, NONE, api_readyz, NULL, NULL },
+	{ HTTP_GET, "/metrics", PERM_PUBLIC, NONE, api_metrics, NULL, NULL },
+	{ HTTP_GET, "/openapi.json", PERM_PUBLIC, NONE, api_openapi, NULL, NULL },
+	{ HTTP_GET, "/problems/{slug}", PERM_PUBLIC, NONE, api_problem_type, NULL, NULL },
+
+	{ HTTP_GET, "/v1/regions", PERM_READ, NONE, api_regions_list, NULL, NULL },
+	{ HTTP_GET, "/v1/regions/{code}", PERM_READ, NONE, api_region_get, NULL, NULL },
+
+	{ HTTP_POST, "/v1/tokens", PERM_ARS_WRITE, JSON, api_tokens_create, NULL, NULL },
+	{ HTTP_GET, "/v1/tokens", PERM_ARS_READ, NONE, api_tokens_list, NULL, NULL },
+	{ HTTP_DELETE, "/v1/tokens/{id}", PERM_ARS_WRITE, NONE, api_tokens_revoke, NULL, NULL },
+
+	{ HTTP_POST, "/v1/structures", PERM_ARS_WRITE, JSON, api_structures_create, NULL, NULL },
+	{ HTTP_GET, "/v1/structures", PERM_READ, NONE, api_structures_list, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}", PERM_READ, NONE, api_structures_get, NULL, NULL },
+	{ HTTP_PATCH, "/v1/structures/{id}", PERM_WRITE, JSON, api_structures_update, NULL, NULL },
+	{ HTTP_POST, "/v1/structures/{id}/close", PERM_ARS_WRITE, JSON, api_structures_close, NULL, NULL },
+
+	{ HTTP_POST, "/v1/structures/{id}/members", PERM_WRITE, JSON, api_members_add, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/members", PERM_READ, NONE, api_members_list, NULL, NULL },
+	{ HTTP_PATCH, "/v1/structures/{id}/members/{membership_id}", PERM_WRITE, JSON, api_members_update, NULL, NULL },
+	{ HTTP_GET, "/v1/professionals/{rpps}", PERM_READ, NONE, api_professionals_get, NULL, NULL },
+
+	{ HTTP_POST, "/v1/structures/{id}/patients", PERM_WRITE, JSON, api_patients_create, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/patients", PERM_READ, NONE, api_patients_list, NULL, NULL },
+	{ HTTP_POST, "/v1/structures/{id}/patients/lookup", PERM_READ, JSON, api_patients_lookup, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/patients/{patient_id}", PERM_READ, NONE, api_patients_get, NULL, NULL },
+	{ HTTP_POST, "/v1/structures/{id}/mt-declarations", PERM_WRITE, JSON, api_mt_create, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/mt-declarations", PERM_READ, NONE, api_mt_list, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/mt-declarations/{declaration_id}", PERM_READ, NONE, api_mt_get, NULL, NULL },
+
+	{ HTTP_GET, "/v1/structures/{id}/eligibility", PERM_READ, NONE, api_eligibility_get, NULL, NULL },
+	{ HTTP_POST, "/v1/structures/{id}/enrolments", PERM_WRITE, JSON, api_enrolments_create, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/enrolments", PERM_READ, NONE, api_enrolments_list, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/enrolments/{enrolment_id}", PERM_READ, NONE, api_enrolments_get, NULL, NULL },
+	{ HTTP_POST, "/v1/structures/{id}/enrolments/{enrolment_id}/phases", PERM_ARS_WRITE, JSON, api_enrolments_phase,
+	  NULL, NULL },
+	{ HTTP_POST, "/v1/structures/{id}/enrolments/{enrolment_id}/withdrawal", PERM_WRITE, JSON,
+	  api_enrolments_withdraw, NULL, NULL },
+
+	{ HTTP_GET, "/v1/parameter-sets", PERM_READ, NONE, api_param_sets_list, NULL, NULL },
+	{ HTTP_POST, "/v1/parameter-sets", PERM_NATIONAL_WRITE, JSON, api_param_sets_create, NULL, NULL },
+	{ HTTP_GET, "/v1/parameter-sets/{id}", PERM_READ, NONE, api_param_sets_get, NULL, NULL },
+
+	{ HTTP_GET, "/v1/audit", PERM_ARS_READ, NONE, api_audit_list, NULL, NULL },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -9,6 +9,7 @@ int a51_error_vset(struct a51_error *err, int code, const char *field, const cha
 	if (!err)
 		return code;
 	err->code = code;
+	err->sqlstate[0] = '\0';
 	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	return code;

@@ -121,6 +121,32 @@ int util_unhex(const char *in, size_t n, void *out)
 	return in[2 * n] == '\0' ? 0 : -1;
 }
 
+void util_base64url(const void *in, size_t n, char *out)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const unsigned char *p = in;
+	size_t o = 0, i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = tab[(v >> 6) & 63];
+		out[o++] = tab[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = tab[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+}
+
 bool util_ct_equal(const void *a, const void *b, size_t n)
 {
 	const volatile unsigned char *x = a, *y = b;

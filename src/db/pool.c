@@ -66,7 +66,15 @@ int db_error_from(PGconn *pg, const PGresult *res, struct a51_error *err)
 		else if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
 			code = A51_EINVAL;
 	}
-	return a51_error_set(err, code, state ? state : "", "%s", text);
+	{
+		/* Name the column (or constraint) at fault when PostgreSQL says which. */
+		const char *col = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
+		const char *con = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+		a51_error_set(err, code, col ? col : con ? con : "", "%s", text);
+	}
+	if (err)
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state ? state : "");
+	return code;
 }
 
 /* Server notices (e.g. "relation already exists, skipping") go to the log at

@@ -140,7 +140,13 @@ void http_problem_from_error(struct http_request *r, const struct a51_error *err
 		http_problem(r, 404, "not-found", "%s", err->message);
 		return;
 	case A51_ECONFLICT:
-		http_problem(r, 409, "conflict", "%s", err->message);
+		/* A version mismatch under If-Match is a failed precondition. */
+		if (strcmp(err->field, "If-Match") == 0)
+			http_problem(r, 412, "precondition-failed", "%s", err->message);
+		else
+			http_problem_ex(r, 409, "conflict",
+					json_pack("[{s:s,s:s}]", "field", err->field, "reason", err->message), NULL, "%s",
+					err->message);
 		return;
 	case A51_EUNAVAIL:
 		http_problem(r, 503, "database-unavailable", "%s", err->message);

@@ -48,6 +48,12 @@ uint16_t h_free_port(void)
 
 /* ---- databases ---- */
 
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 static PGconn *admin_connect(void)
 {
 	char conninfo[600];
@@ -59,6 +65,7 @@ static PGconn *admin_connect(void)
 	ck_assert_msg(PQstatus(pg) == CONNECTION_OK,
 		      "cannot reach the test cluster (%s): %s — run the tests with `make test`", conninfo,
 		      PQerrorMessage(pg));
+	PQsetNoticeProcessor(pg, quiet, NULL);
 	return pg;
 }
 
@@ -546,4 +553,105 @@ void h_cluster_destroy(struct h_cluster *cl)
 	snprintf(cmd, sizeof(cmd), "rm -rf \"$(readlink -f '%s')\" '%s' '%s.log'", cl->dir, cl->dir, cl->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", cl->dir);
+}
+
+/* ---- a51 specifics ---- */
+
+void h_token_cli(const char *db_url, const char *name, const char *scope, bool read_only, char out[64])
+{
+	char env_url[600], buf[4096];
+	const char *env[] = { env_url, NULL };
+	const char *argv[] = { "token", "create", "--name", name, "--scope", scope, read_only ? "--read-only" : NULL,
+			       NULL };
+	char *tok;
+
+	snprintf(env_url, sizeof(env_url), "A51_DATABASE_URL=%s", db_url);
+	ck_assert_msg(h_run_a51d(argv, env, buf, sizeof(buf)) == 0, "token create failed: %s", buf);
+	tok = strstr(buf, "a51_");
+	ck_assert_msg(tok != NULL, "no token in: %s", buf);
+	snprintf(out, 64, "%.47s", tok);
+}
+
+int h_api(uint16_t port, const char *method, const char *path, const char *token, const char *body,
+	  const char *headers, struct h_resp *r)
+{
+	char h[2048];
+
+	snprintf(h, sizeof(h), "%s%s%s%s%s", token ? "Authorization: Bearer " : "", token ? token : "",
+		 token ? "\r\n" : "", body ? "Content-Type: application/json\r\n" : "", headers ? headers : "");
+	return h_call(port, method, path, h, body, body ? strlen(body) : 0, r);
+}
+
+json_t *h_api_json(uint16_t port, const char *method, const char *path, const char *token, const char *body,
+		   int *status)
+{
+	struct h_resp r;
+	json_t *j;
+
+	ck_assert_msg(h_api(port, method, path, token, body, NULL, &r) == 0, "%s %s: no answer", method, path);
+	*status = r.status;
+	j = h_json(&r);
+	h_resp_free(&r);
+	return j;
+}
+
+static char luhn_digit(const char *s)
+{
+	int total = 0, n = (int)strlen(s);
+
+	for (int i = 0; i < n; i++) {
+		int d = s[n - 1 - i] - '0';
+		if (i % 2 == 0) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		total += d;
+	}
+	return (char)('0' + (10 - total % 10) % 10);
+}
+
+void h_rpps(long n, char out[12])
+{
+	snprintf(out, 12, "%010ld", n % 10000000000L);
+	out[10] = luhn_digit(out);
+	out[11] = '\0';
+}
+
+void h_nir(int sex, int yy, int mm, const char *dept, int commune, int order, char out[16])
+{
+	char digits[16];
+	unsigned long long v;
+
+	snprintf(out, 16, "%d%02d%02d%s%03d%03d", sex, yy, mm, dept, commune % 1000, order % 1000);
+	snprintf(digits, sizeof(digits), "%s", out);
+	if (digits[5] == '2' && digits[6] == 'A')
+		digits[5] = '1', digits[6] = '9';
+	else if (digits[5] == '2' && digits[6] == 'B')
+		digits[5] = '1', digits[6] = '8';
+	v = strtoull(digits, NULL, 10);
+	snprintf(out + 13, 3, "%02llu", 97 - v % 97);
+}
+
+void h_assert_file_lacks(const char *path, const char *const *needles, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	char line[16384];
+	long lineno = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(!strstr(line, needles[i]), "%s line %ld contains %s", path, lineno, needles[i]);
+	}
+	fclose(f);
+}
+
+void h_pg_dump(const struct h_db *db, const char *path)
+{
+	char cmd[1200];
+
+	snprintf(cmd, sizeof(cmd), "pg_dump --no-owner '%s' > '%s'", db->url, path);
+	ck_assert_msg(system(cmd) == 0, "pg_dump failed: %s", cmd);
 }

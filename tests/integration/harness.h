@@ -73,6 +73,25 @@ const char *h_header(const struct h_resp *r, const char *name, char *out, size_t
 json_t *h_json(const struct h_resp *r);
 void h_resp_free(struct h_resp *r);
 
+/* ---- a51 specifics ---- */
+
+/* Creates a token with `a51d token create` (as an operator would); aborts on failure. */
+void h_token_cli(const char *db_url, const char *name, const char *scope, bool read_only, char out[64]);
+/* A JSON request with a bearer token (NULL: none); body NULL for none. Extra
+ * headers "Name: value\r\n"... may be NULL. */
+int h_api(uint16_t port, const char *method, const char *path, const char *token, const char *body,
+	  const char *headers, struct h_resp *r);
+/* Same, answering the parsed body (new reference, NULL if not JSON) and the status. */
+json_t *h_api_json(uint16_t port, const char *method, const char *path, const char *token, const char *body,
+		   int *status);
+/* Luhn-valid RPPS and key-valid NIR built from a number, for test data. */
+void h_rpps(long n, char out[12]);
+void h_nir(int sex, int yy, int mm, const char *dept, int commune, int order, char out[16]);
+/* Fails the test when any needle occurs in the file (a database dump, a log). */
+void h_assert_file_lacks(const char *path, const char *const *needles, size_t n);
+/* pg_dump of the database into path. */
+void h_pg_dump(const struct h_db *db, const char *path);
+
 /* A private PostgreSQL cluster for tests that stop and start the database. */
 struct h_cluster {
 	char dir[512];

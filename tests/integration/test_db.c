@@ -149,7 +149,7 @@ START_TEST(errors_are_classified)
 	PQclear(res);
 	ck_assert_ptr_null(db_exec(c, &Q_INSERT, ok, &err));
 	ck_assert_int_eq(err.code, A51_ECONFLICT);
-	ck_assert_str_eq(err.field, "23505");
+	ck_assert_str_eq(err.sqlstate, "23505");
 	ck_assert_ptr_null(db_exec(c, &Q_INSERT, neg, &err));
 	ck_assert_int_eq(err.code, A51_EINVAL);
 	ck_assert_ptr_null(db_exec(c, &Q_SLEEP, NULL, &err));

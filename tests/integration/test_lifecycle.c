@@ -140,12 +140,13 @@ START_TEST(postgres_restart_under_running_server)
 	struct h_cluster cl = { 0 };
 	struct h_srv srv;
 	struct h_resp r;
-	char retry[16];
+	char retry[16], token[64];
 	uint64_t t0;
 	int st = 0;
 
 	h_cluster_start(&cl, "restart");
 	h_srv_start(&srv, cl.url, NULL);
+	h_token_cli(cl.url, "probe", "national", true, token);
 	ck_assert_int_eq(h_get(srv.port, "/readyz", NULL, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	h_resp_free(&r);
@@ -164,7 +165,7 @@ START_TEST(postgres_restart_under_running_server)
 	ck_assert_int_eq(st, 503);
 	/* data routes answer 503 too, quickly, with Retry-After */
 	t0 = h_now_ms();
-	ck_assert_int_eq(h_get(srv.port, "/v1/regions/84", NULL, &r), 0);
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions/84", token, NULL, NULL, &r), 0);
 	ck_assert_int_eq(r.status, 503);
 	ck_assert_ptr_nonnull(h_header(&r, "Retry-After", retry, sizeof(retry)));
 	ck_assert_uint_lt(h_now_ms() - t0, 3000);
@@ -179,7 +180,7 @@ START_TEST(postgres_restart_under_running_server)
 		h_resp_free(&r);
 	} while (st != 200 && h_now_ms() - t0 < 5000);
 	ck_assert_msg(st == 200, "/readyz still %d 5 s after PostgreSQL came back", st);
-	ck_assert_int_eq(h_get(srv.port, "/v1/regions/84", NULL, &r), 0);
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions/84", token, NULL, NULL, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	h_resp_free(&r);
 	ck_assert_int_eq(h_srv_stop(&srv), 0); /* same process all along, and it exits cleanly */
@@ -198,22 +199,28 @@ START_TEST(pool_saturation_and_statement_timeout)
 	struct h_srv srv;
 	struct h_conn blocked;
 	struct h_resp r;
-	const char req[] = "GET /v1/regions/84 HTTP/1.1\r\nHost: x\r\n\r\n";
-	char retry[16];
+	char req[256], retry[16], token[64];
 	PGconn *locker;
 	uint64_t t0;
 
 	h_db_create(&db, "busy");
 	h_srv_start(&srv, db.url, env);
+	h_token_cli(db.url, "probe", "national", true, token);
+	snprintf(req, sizeof(req), "GET /v1/regions/84 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+		 token);
+	/* the token is looked up once here, and cached: the guard needs no connection below */
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions", token, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	h_resp_free(&r);
 	locker = h_db_connect(&db);
 	h_sql1(locker, "BEGIN");
 	h_sql1(locker, "LOCK TABLE regions IN ACCESS EXCLUSIVE MODE");
 
 	ck_assert_int_eq(h_conn_open(&blocked, srv.port), 0);
-	ck_assert_int_eq(h_conn_send(&blocked, req, sizeof(req) - 1), 0);
+	ck_assert_int_eq(h_conn_send(&blocked, req, strlen(req)), 0);
 	usleep(200000);
 	t0 = h_now_ms();
-	ck_assert_int_eq(h_get(srv.port, "/v1/regions/11", NULL, &r), 0);
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions/11", token, NULL, NULL, &r), 0);
 	ck_assert_int_eq(r.status, 503);
 	ck_assert(strstr(r.body, "/problems/database-unavailable"));
 	ck_assert_str_eq(h_header(&r, "Retry-After", retry, sizeof(retry)), "1");
@@ -231,7 +238,7 @@ START_TEST(pool_saturation_and_statement_timeout)
 	ck_assert_int_eq(h_get(srv.port, "/metrics", NULL, &r), 0);
 	ck_assert(strstr(r.body, "a51_db_pool_timeouts_total 1"));
 	h_resp_free(&r);
-	ck_assert_int_eq(h_get(srv.port, "/v1/regions/84", NULL, &r), 0);
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions/84", token, NULL, NULL, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	h_resp_free(&r);
 	ck_assert_int_eq(h_srv_stop(&srv), 0);

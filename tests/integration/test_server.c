@@ -10,6 +10,7 @@
 
 static struct h_db db;
 static struct h_srv srv;
+static char token[64];
 
 static void up(void)
 {
@@ -17,6 +18,7 @@ static void up(void)
 
 	h_db_create(&db, "server");
 	h_srv_start(&srv, db.url, env);
+	h_token_cli(db.url, "reader", "national", true, token);
 }
 
 static void down(void)
@@ -270,19 +272,22 @@ START_TEST(regions_read)
 	struct h_resp r;
 	json_t *j;
 
-	ck_assert_int_eq(h_get(srv.port, "/v1/regions/84", NULL, &r), 0);
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions/84", NULL, NULL, NULL, &r), 0);
+	assert_problem(&r, 401, "unauthorized");
+	h_resp_free(&r);
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions/84", token, NULL, NULL, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	j = h_json(&r);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "Auvergne-Rhône-Alpes");
 	json_decref(j);
 	h_resp_free(&r);
-	ck_assert_int_eq(h_get(srv.port, "/v1/regions/99", NULL, &r), 0);
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions/99", token, NULL, NULL, &r), 0);
 	assert_problem(&r, 404, "not-found");
 	h_resp_free(&r);
-	ck_assert_int_eq(h_get(srv.port, "/v1/regions/8x", NULL, &r), 0);
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions/8x", token, NULL, NULL, &r), 0);
 	assert_problem(&r, 422, "validation");
 	h_resp_free(&r);
-	ck_assert_int_eq(h_get(srv.port, "/v1/regions", NULL, &r), 0);
+	ck_assert_int_eq(h_api(srv.port, "GET", "/v1/regions", token, NULL, NULL, &r), 0);
 	j = h_json(&r);
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), 18);
 	json_decref(j);

@@ -1,0 +1,531 @@
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "a51/params.h"
+#include "a51/util.h"
+#include "a51/banned.h"
+
+#define COUNT_MAX 1000000
+#define AGE_MAX 120
+#define ALD_MIN 1
+#define ALD_MAX 32 /* 1..30 of the list, 31 "hors liste", 32 "polypathologies" */
+#define YEAR_MIN 2018
+#define YEAR_MAX 2100
+#define LIST_ITEM_MAX 23 /* the widest string list slot: legal_forms[][24] */
+
+static const char *const experiment_names[] = {
+	[EXP_PEPS] = "PEPS",
+	[EXP_IPEP] = "IPEP",
+	[EXP_EDS] = "EDS",
+};
+
+int experiment_parse(const char *s)
+{
+	if (!s)
+		return EXP_NONE;
+	for (size_t i = 0; i < A51_ARRAY_LEN(experiment_names); i++)
+		if (experiment_names[i] && strcmp(s, experiment_names[i]) == 0)
+			return (int)i;
+	return EXP_NONE;
+}
+
+const char *experiment_name(int experiment)
+{
+	if (experiment <= EXP_NONE || (size_t)experiment >= A51_ARRAY_LEN(experiment_names))
+		return NULL;
+	return experiment_names[experiment];
+}
+
+/*
+ * The schema. For PT_STRING_LIST, min and max bound the length in bytes of each
+ * item: max is the capacity of the slot the item is read into, minus its NUL,
+ * so that a body that validates can always be read.
+ */
+#define COUNT(exp, key, help) { exp, key, PT_INT, 0, COUNT_MAX, help }
+#define AGE(exp, key, help) { exp, key, PT_INT, 0, AGE_MAX, help }
+#define ALDS(exp, key, help) { exp, key, PT_INT_LIST, ALD_MIN, ALD_MAX, help }
+#define WORDS(exp, key, width, help) { exp, key, PT_STRING_LIST, 1, width, help }
+#define FLAG(exp, key, help) { exp, key, PT_BOOL, 0, 0, help }
+
+static const struct param_def peps_schema[] = {
+	COUNT(EXP_PEPS, "eligibility.min_team_size",
+	      "minimum number of team members whose profession is in eligibility.team_professions"),
+	WORDS(EXP_PEPS, "eligibility.team_professions", 7, "professions counted in the team size (MG, IDE)"),
+	COUNT(EXP_PEPS, "eligibility.min_gp", "minimum number of general practitioners (MG) in the team"),
+	COUNT(EXP_PEPS, "eligibility.min_nurses", "minimum number of nurses (IDE) in the team"),
+	WORDS(EXP_PEPS, "eligibility.legal_forms", 23, "legal forms able to receive the team forfait (SISA)"),
+	WORDS(EXP_PEPS, "eligibility.kinds_any_legal_form", 11,
+	      "structure kinds eligible whatever their legal form (CDS)"),
+	COUNT(EXP_PEPS, "eligibility.min_patients", "minimum number of covered MT patients of the option"),
+	AGE(EXP_PEPS, "patientele.elderly_min_age", "option elderly: minimum age on the reference date"),
+	AGE(EXP_PEPS, "patientele.neuro_min_age",
+	    "option elderly: minimum age of patients with a neurodegenerative ALD"),
+	ALDS(EXP_PEPS, "patientele.neuro_ald", "option elderly: ALD codes of neurodegenerative diseases"),
+	ALDS(EXP_PEPS, "patientele.diabetes_ald", "option diabetic: ALD codes of diabetes"),
+	FLAG(EXP_PEPS, "patientele.whole_includes_ame", "option whole: AME beneficiaries are covered too"),
+};
+
+static const struct param_def ipep_schema[] = {
+	COUNT(EXP_IPEP, "eligibility.min_patients_exclusive",
+	      "the MT patientele of the member GPs must be strictly greater than this"),
+	COUNT(EXP_IPEP, "eligibility.min_gp_with_patients",
+	      "minimum number of member GPs who are the MT of at least one patient"),
+};
+
+static const struct param_def eds_schema[] = {
+	WORDS(EXP_EDS, "eligibility.kinds", 11, "structure kinds that may take part (ES)"),
+	FLAG(EXP_EDS, "eligibility.require_finess", "the structure must have a FINESS number"),
+};
+
+const struct param_def *params_schema(int experiment, size_t *n)
+{
+	switch (experiment) {
+	case EXP_PEPS:
+		*n = A51_ARRAY_LEN(peps_schema);
+		return peps_schema;
+	case EXP_IPEP:
+		*n = A51_ARRAY_LEN(ipep_schema);
+		return ipep_schema;
+	case EXP_EDS:
+		*n = A51_ARRAY_LEN(eds_schema);
+		return eds_schema;
+	default:
+		*n = 0;
+		return NULL;
+	}
+}
+
+static const struct param_def *schema_find(int experiment, const char *key)
+{
+	size_t n;
+	const struct param_def *defs = params_schema(experiment, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(defs[i].key, key) == 0)
+			return &defs[i];
+	return NULL;
+}
+
+/* ---- validation ---- */
+
+/* Counts the fault even when appending fails (no memory, or no array given), so
+ * that a body is never declared valid because its faults could not be recorded. */
+__attribute__((format(printf, 3, 4)))
+static size_t fault(json_t *errors, const char *field, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	if (!json_is_array(errors))
+		return 1;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "reason", reason));
+	return 1;
+}
+
+/* "parameters.<key>" or "parameters.<key>.<member>". A long key is cut at a
+ * character boundary: the path goes back out as JSON, which must stay UTF-8. */
+static void field_path(char *dst, size_t cap, const char *key, const char *member)
+{
+	size_t klen = strlen(key), mlen = member ? strlen(member) : 0;
+
+	if (klen > 160)
+		for (klen = 160; klen > 0 && ((unsigned char)key[klen] & 0xC0) == 0x80; klen--)
+			;
+	if (mlen > 64)
+		for (mlen = 64; mlen > 0 && ((unsigned char)member[mlen] & 0xC0) == 0x80; mlen--)
+			;
+	snprintf(dst, cap, "parameters.%.*s%s%.*s", (int)klen, key, member ? "." : "", (int)mlen,
+		 member ? member : "");
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "a list";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a real number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+static bool is_blank(const char *s)
+{
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return false;
+	return true;
+}
+
+static bool tag_known(const char *t)
+{
+	static const char *const tags[] = { "S", "S-trunc", "I", "B", "NF" };
+
+	for (size_t i = 0; i < A51_ARRAY_LEN(tags); i++)
+		if (strcmp(t, tags[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool int_in_bounds(const json_t *v, const struct param_def *d)
+{
+	json_int_t i = json_integer_value(v);
+
+	return (double)i >= d->min && (double)i <= d->max;
+}
+
+static size_t check_list_item(json_t *errors, const char *field, const struct param_def *d, const json_t *item)
+{
+	if (d->type == PT_INT_LIST) {
+		if (!json_is_integer(item))
+			return fault(errors, field, "Each item must be an integer, got %s.", json_kind(item));
+		if (!int_in_bounds(item, d))
+			return fault(errors, field, "Each item must be between %.0f and %.0f, got %" JSON_INTEGER_FORMAT ".",
+				     d->min, d->max, json_integer_value(item));
+		return 0;
+	}
+	size_t width = d->max < LIST_ITEM_MAX ? (size_t)d->max : LIST_ITEM_MAX;
+
+	if (!json_is_string(item) || json_string_length(item) < 1 || json_string_length(item) > width)
+		return fault(errors, field, "Each item must be a non-empty string of at most %zu characters.", width);
+	return 0;
+}
+
+static size_t check_value(json_t *errors, const char *key, const struct param_def *d, const json_t *v)
+{
+	char field[256];
+	size_t n = 0;
+
+	field_path(field, sizeof(field), key, "value");
+	switch (d->type) {
+	case PT_INT:
+		if (!json_is_integer(v))
+			return fault(errors, field, "The value must be an integer, got %s.", json_kind(v));
+		if (!int_in_bounds(v, d))
+			return fault(errors, field, "The value must be between %.0f and %.0f, got %" JSON_INTEGER_FORMAT ".",
+				     d->min, d->max, json_integer_value(v));
+		return 0;
+	case PT_NUMBER:
+		if (!json_is_number(v))
+			return fault(errors, field, "The value must be a number, got %s.", json_kind(v));
+		if (json_number_value(v) < d->min || json_number_value(v) > d->max)
+			return fault(errors, field, "The value must be between %g and %g, got %g.", d->min, d->max,
+				     json_number_value(v));
+		return 0;
+	case PT_BOOL:
+		if (!json_is_boolean(v))
+			return fault(errors, field, "The value must be true or false, got %s.", json_kind(v));
+		return 0;
+	case PT_STRING:
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return fault(errors, field, "The value must be a non-empty string.");
+		return 0;
+	case PT_INT_LIST:
+	case PT_STRING_LIST: {
+		size_t len = json_array_size(v);
+
+		if (!json_is_array(v))
+			return fault(errors, field, "The value must be a list, got %s.", json_kind(v));
+		if (len > PARAMS_LIST_MAX) {
+			n += fault(errors, field, "The list must have at most %d items, got %zu.", PARAMS_LIST_MAX, len);
+			len = PARAMS_LIST_MAX; /* a huge list must not give as many faults */
+		}
+		for (size_t i = 0; i < len; i++) {
+			char item[sizeof(field) + 24];
+
+			snprintf(item, sizeof(item), "%s[%zu]", field, i);
+			n += check_list_item(errors, item, d, json_array_get(v, i));
+		}
+		return n;
+	}
+	}
+	return fault(errors, field, "The schema gives this parameter an unknown type.");
+}
+
+/* One entry of "parameters"; d is NULL when the experiment is unknown, and then
+ * only the shape common to every parameter is checked. */
+static size_t check_entry(json_t *errors, const char *key, json_t *entry, const struct param_def *d)
+{
+	static const char *const members[] = { "value", "tag", "source", "note" };
+	const json_t *v, *tag, *source, *note;
+	const char *member;
+	json_t *ignored;
+	char field[256];
+	size_t n = 0;
+
+	field_path(field, sizeof(field), key, NULL);
+	if (!json_is_object(entry))
+		return fault(errors, field, "Each parameter must be an object with a value, a tag and a source.");
+
+	json_object_foreach(entry, member, ignored) {
+		bool known = false;
+
+		for (size_t i = 0; i < A51_ARRAY_LEN(members); i++)
+			known = known || strcmp(member, members[i]) == 0;
+		if (!known) {
+			field_path(field, sizeof(field), key, member);
+			n += fault(errors, field, "A parameter has only value, tag, source and note.");
+		}
+	}
+
+	v = json_object_get(entry, "value");
+	if (!v) {
+		field_path(field, sizeof(field), key, "value");
+		n += fault(errors, field, "The value is required.");
+	} else if (d) {
+		n += check_value(errors, key, d, v);
+	}
+
+	tag = json_object_get(entry, "tag");
+	field_path(field, sizeof(field), key, "tag");
+	if (!json_is_string(tag) || !tag_known(json_string_value(tag)))
+		n += fault(errors, field, "The tag must be one of S, S-trunc, I, B or NF.");
+
+	source = json_object_get(entry, "source");
+	field_path(field, sizeof(field), key, "source");
+	if (source && !json_is_string(source))
+		n += fault(errors, field, "The source must be a string, got %s.", json_kind(source));
+	else if (json_is_string(tag) && (strcmp(json_string_value(tag), "S") == 0 ||
+					 strcmp(json_string_value(tag), "S-trunc") == 0) &&
+		 (!source || is_blank(json_string_value(source))))
+		n += fault(errors, field, "A source is required when the tag is S or S-trunc.");
+
+	note = json_object_get(entry, "note");
+	field_path(field, sizeof(field), key, "note");
+	if (note && !json_is_string(note))
+		n += fault(errors, field, "The note must be a string, got %s.", json_kind(note));
+	return n;
+}
+
+size_t params_validate(const json_t *body, json_t *errors)
+{
+	const json_t *e, *year, *label;
+	json_t *params, *entry;
+	const char *key;
+	int exp = EXP_NONE;
+	size_t n = 0;
+
+	if (!json_is_object(body))
+		return fault(errors, "body", "The body must be a JSON object.");
+
+	e = json_object_get(body, "experiment");
+	if (json_is_string(e))
+		exp = experiment_parse(json_string_value(e));
+	if (exp == EXP_NONE)
+		n += fault(errors, "experiment", "The experiment must be PEPS, IPEP or EDS.");
+
+	year = json_object_get(body, "year");
+	if (!json_is_integer(year) || json_integer_value(year) < YEAR_MIN || json_integer_value(year) > YEAR_MAX)
+		n += fault(errors, "year", "The year must be an integer between %d and %d.", YEAR_MIN, YEAR_MAX);
+
+	label = json_object_get(body, "label");
+	if (!json_is_string(label) || is_blank(json_string_value(label)))
+		n += fault(errors, "label", "The label must be a non-empty string.");
+
+	/* jansson's iterators take a non-const object; nothing below modifies it. */
+	params = json_object_get(body, "parameters");
+	if (!json_is_object(params))
+		return n + fault(errors, "parameters", "The parameters must be an object mapping each key to its entry.");
+
+	if (exp != EXP_NONE) {
+		size_t ndefs;
+		const struct param_def *defs = params_schema(exp, &ndefs);
+
+		for (size_t i = 0; i < ndefs; i++) {
+			char field[256];
+
+			if (json_object_get(params, defs[i].key))
+				continue;
+			field_path(field, sizeof(field), defs[i].key, NULL);
+			n += fault(errors, field, "This parameter is required: %s.", defs[i].help);
+		}
+	}
+
+	json_object_foreach(params, key, entry) {
+		const struct param_def *d = NULL;
+
+		if (exp != EXP_NONE) {
+			d = schema_find(exp, key);
+			if (!d) {
+				char field[256];
+
+				field_path(field, sizeof(field), key, NULL);
+				n += fault(errors, field, "%s has no such parameter.", experiment_name(exp));
+				continue;
+			}
+		}
+		n += check_entry(errors, key, entry, d);
+	}
+	return n;
+}
+
+const json_t *params_value(const json_t *body, const char *key)
+{
+	if (!key)
+		return NULL;
+	return json_object_get(json_object_get(json_object_get(body, "parameters"), key), "value");
+}
+
+/* ---- typed readers ---- */
+
+/* Where each key lands in the struct it is read into; its type and bounds come
+ * from the schema, so the two tables cannot disagree on them. */
+struct param_slot {
+	int experiment;
+	const char *key;
+	size_t off;    /* the value, or the first item of a list */
+	size_t width;  /* PT_STRING_LIST: bytes per item, NUL included */
+	size_t n_off;  /* lists: the item count (int) */
+};
+
+#define E_ONE(exp, key, f) { exp, key, offsetof(struct elig_params, f), 0, 0 }
+#define E_WORDS(exp, key, f, nf) \
+	{ exp, key, offsetof(struct elig_params, f), sizeof(((struct elig_params *)0)->f[0]), \
+	  offsetof(struct elig_params, nf) }
+#define P_ONE(key, f) { EXP_PEPS, key, offsetof(struct patientele_params, f), 0, 0 }
+#define P_INTS(key, f, nf) \
+	{ EXP_PEPS, key, offsetof(struct patientele_params, f), 0, offsetof(struct patientele_params, nf) }
+
+static const struct param_slot elig_slots[] = {
+	E_ONE(EXP_PEPS, "eligibility.min_team_size", min_team_size),
+	E_WORDS(EXP_PEPS, "eligibility.team_professions", team_professions, n_team_professions),
+	E_ONE(EXP_PEPS, "eligibility.min_gp", min_gp),
+	E_ONE(EXP_PEPS, "eligibility.min_nurses", min_nurses),
+	E_WORDS(EXP_PEPS, "eligibility.legal_forms", legal_forms, n_legal_forms),
+	E_WORDS(EXP_PEPS, "eligibility.kinds_any_legal_form", kinds_any_legal_form, n_kinds_any_legal_form),
+	E_ONE(EXP_PEPS, "eligibility.min_patients", min_patients),
+	E_ONE(EXP_IPEP, "eligibility.min_patients_exclusive", min_patients_exclusive),
+	E_ONE(EXP_IPEP, "eligibility.min_gp_with_patients", min_gp_with_patients),
+	E_WORDS(EXP_EDS, "eligibility.kinds", kinds, n_kinds),
+	E_ONE(EXP_EDS, "eligibility.require_finess", require_finess),
+};
+
+static const struct param_slot patientele_slots[] = {
+	P_ONE("patientele.elderly_min_age", elderly_min_age),
+	P_ONE("patientele.neuro_min_age", neuro_min_age),
+	P_INTS("patientele.neuro_ald", neuro_ald, n_neuro_ald),
+	P_INTS("patientele.diabetes_ald", diabetes_ald, n_diabetes_ald),
+	P_ONE("patientele.whole_includes_ame", whole_includes_ame),
+};
+
+static int read_experiment(const json_t *body, struct a51_error *err)
+{
+	const json_t *e = json_object_get(body, "experiment");
+	int exp = json_is_string(e) ? experiment_parse(json_string_value(e)) : EXP_NONE;
+
+	if (exp == EXP_NONE)
+		return a51_error_set(err, A51_EINVAL, "experiment", "the experiment must be PEPS, IPEP or EDS");
+	return exp;
+}
+
+static int read_slot(const json_t *body, const struct param_slot *s, char *base, struct a51_error *err)
+{
+	const struct param_def *d;
+	const json_t *v;
+	char field[64];
+	size_t len;
+
+	snprintf(field, sizeof(field), "parameters.%s.value", s->key);
+	d = schema_find(s->experiment, s->key);
+	v = params_value(body, s->key);
+	if (!d)
+		return a51_error_set(err, A51_EINTERNAL, field, "parameter %s is not in the schema", s->key);
+	if (!v)
+		return a51_error_set(err, A51_EINVAL, field, "parameter %s is missing", s->key);
+
+	switch (d->type) {
+	case PT_INT:
+		if (!json_is_integer(v) || !int_in_bounds(v, d))
+			return a51_error_set(err, A51_EINVAL, field, "parameter %s must be an integer between %.0f and %.0f",
+					     s->key, d->min, d->max);
+		*(int *)(void *)(base + s->off) = (int)json_integer_value(v);
+		return 0;
+	case PT_BOOL:
+		if (!json_is_boolean(v))
+			return a51_error_set(err, A51_EINVAL, field, "parameter %s must be true or false", s->key);
+		*(bool *)(void *)(base + s->off) = json_is_true(v);
+		return 0;
+	case PT_INT_LIST:
+	case PT_STRING_LIST:
+		len = json_array_size(v);
+		if (!json_is_array(v) || len > PARAMS_LIST_MAX)
+			return a51_error_set(err, A51_EINVAL, field, "parameter %s must be a list of at most %d items",
+					     s->key, PARAMS_LIST_MAX);
+		for (size_t i = 0; i < len; i++) {
+			const json_t *item = json_array_get(v, i);
+
+			if (d->type == PT_INT_LIST) {
+				if (!json_is_integer(item) || !int_in_bounds(item, d))
+					return a51_error_set(err, A51_EINVAL, field,
+							     "item %zu of %s must be an integer between %.0f and %.0f",
+							     i, s->key, d->min, d->max);
+				((int *)(void *)(base + s->off))[i] = (int)json_integer_value(item);
+				continue;
+			}
+			if (!json_is_string(item) || json_string_length(item) < 1 ||
+			    json_string_length(item) >= s->width)
+				return a51_error_set(err, A51_EINVAL, field,
+						     "item %zu of %s must be a non-empty string of at most %zu characters",
+						     i, s->key, s->width - 1);
+			memcpy(base + s->off + i * s->width, json_string_value(item), json_string_length(item) + 1);
+		}
+		*(int *)(void *)(base + s->n_off) = (int)len;
+		return 0;
+	default:
+		return a51_error_set(err, A51_EINTERNAL, field, "parameter %s has a type the readers do not handle",
+				     s->key);
+	}
+}
+
+/* On failure the whole struct is zeroed again: half a parameter set is worse
+ * than none. */
+static int read_slots(const json_t *body, int exp, const struct param_slot *slots, size_t n, void *out,
+		      size_t size, struct a51_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+
+		if (slots[i].experiment != exp)
+			continue;
+		rc = read_slot(body, &slots[i], out, err);
+		if (rc < 0) {
+			memset(out, 0, size);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int params_read_eligibility(const json_t *body, struct elig_params *out, struct a51_error *err)
+{
+	int exp, rc;
+
+	memset(out, 0, sizeof(*out));
+	exp = read_experiment(body, err);
+	if (exp < 0)
+		return exp;
+	rc = read_slots(body, exp, elig_slots, A51_ARRAY_LEN(elig_slots), out, sizeof(*out), err);
+	if (rc == 0)
+		out->experiment = exp;
+	return rc;
+}
+
+int params_read_patientele(const json_t *body, struct patientele_params *out, struct a51_error *err)
+{
+	int exp;
+
+	memset(out, 0, sizeof(*out));
+	exp = read_experiment(body, err);
+	if (exp < 0)
+		return exp;
+	return read_slots(body, exp, patientele_slots, A51_ARRAY_LEN(patientele_slots), out, sizeof(*out), err);
+}
