@@ -189,8 +189,9 @@ int store_mt_create(struct db_conn *c, const struct actor *a, int64_t structure_
 		    const char *gp_rpps, const char *start_on, const char *end_on, json_t **out, struct a51_error *err);
 int store_mt_get(struct db_conn *c, const struct caller *caller, int64_t structure_id, int64_t id, json_t **out,
 		 struct a51_error *err);
+/* Ordered by id, after after_id, at most limit. */
 int store_mt_list(struct db_conn *c, const struct caller *caller, int64_t structure_id, int64_t patient_id,
-		  json_t **items, struct a51_error *err);
+		  int64_t after_id, int limit, json_t **items, struct a51_error *err);
 
 /* ---- parameter sets (store/params.c) ---- */
 

@@ -22,7 +22,7 @@ static int year_of(const char *date)
 
 /* Measures the structure on the date and evaluates the criteria of the
  * parameter set of that year; *pset is the set used (with its body). */
-static int evaluate(struct db_conn *c, int64_t sid, int experiment, int option, const char *on,
+static int evaluate(struct db_conn *c, int64_t sid, int experiment, int option, const char *on, const char *on_field,
 		    struct elig_report *rep, json_t **pset, struct a51_error *err)
 {
 	struct elig_params ep;
@@ -32,7 +32,7 @@ static int evaluate(struct db_conn *c, int64_t sid, int experiment, int option, 
 	int rc;
 
 	if ((rc = store_param_set_latest(c, experiment_name(experiment), year_of(on), pset, err)) < 0)
-		return rc == A51_ENOTFOUND ? a51_error_set(err, A51_EINVAL, "start_on",
+		return rc == A51_ENOTFOUND ? a51_error_set(err, A51_EINVAL, on_field,
 							   "no %s parameter set covers %d", experiment_name(experiment),
 							   year_of(on))
 					   : rc;
@@ -115,7 +115,7 @@ void api_eligibility_get(struct http_request *r)
 	{
 		char region[4];
 		if (store_reach_structure(c, &r->caller, sid, region, &err) < 0 ||
-		    evaluate(c, sid, experiment, option, on, &rep, &pset, &err) < 0) {
+		    evaluate(c, sid, experiment, option, on, "on", &rep, &pset, &err) < 0) {
 			json_decref(pset);
 			api_fail(r, c, &err);
 			return;
@@ -157,7 +157,7 @@ void api_enrolments_create(struct http_request *r)
 	{
 		char region[4];
 		if (store_reach_structure(c, &r->caller, sid, region, &err) < 0 ||
-		    evaluate(c, sid, experiment, option, start_on, &rep, &pset, &err) < 0) {
+		    evaluate(c, sid, experiment, option, start_on, "start_on", &rep, &pset, &err) < 0) {
 			api_fail(r, c, &err);
 			goto done;
 		}

@@ -116,6 +116,8 @@ void api_members_update(struct http_request *r)
 	set_end = field_present(&f, "end_on");
 	end_on = field_date(&f, "end_on", false);
 	fte_s = field_fte(&f, fte);
+	if (!set_end && !field_present(&f, "fte") && fields_ok(&f))
+		field_error(&f, "", "the body changes nothing");
 	if (!fields_end(&f))
 		return;
 	if (!(c = api_tx_begin(r)))

@@ -83,8 +83,8 @@ static void read_ald(struct fields *f, struct patient_in *in)
 		int32_t ds, de;
 
 		snprintf(name, sizeof(name), "ald[%zu]", i);
-		if (!json_is_object(item) || json_object_size(item) > 3) {
-			field_error(f, name, "must be an object {code, start_on, end_on}");
+		if (!json_is_object(item) || json_object_size(item) != (size_t)(1 + (s != NULL) + (e != NULL)) || !code) {
+			field_error(f, name, "must be an object {code, start_on, end_on} and nothing else");
 			continue;
 		}
 		if (!json_is_integer(code) || json_integer_value(code) < 1 || json_integer_value(code) > 32)
@@ -94,6 +94,10 @@ static void read_ald(struct fields *f, struct patient_in *in)
 		else if (e && !json_is_null(e) &&
 			 (!json_is_string(e) || date_parse(json_string_value(e), &de) < 0 || de < ds))
 			field_error(f, name, "end_on must be a date YYYY-MM-DD on or after start_on");
+		for (int k = 0; k < in->n_ald; k++)
+			if (in->ald[k].code == json_integer_value(code) && json_is_string(s) && in->ald[k].start_on &&
+			    strcmp(in->ald[k].start_on, json_string_value(s)) == 0)
+				field_error(f, name, "repeats ALD %d from the same date", in->ald[k].code);
 		in->ald[in->n_ald].code = (int)json_integer_value(code);
 		in->ald[in->n_ald].start_on = json_string_value(s);
 		in->ald[in->n_ald].end_on = json_is_string(e) ? json_string_value(e) : NULL;
@@ -280,25 +284,29 @@ void api_mt_get(struct http_request *r)
 
 void api_mt_list(struct http_request *r)
 {
+	static const char *const query[] = { "patient_id", "limit", NULL };
 	struct a51_error err = { 0 };
 	struct db_conn *c;
 	struct fields q;
 	json_t *items;
-	int64_t sid, pid;
+	int64_t sid, pid, after;
+	int limit;
 
 	if (!api_path_id(r, "id", &sid))
 		return;
 	query_begin(&q, r);
 	pid = query_int(&q, "patient_id", 1, INT64_MAX, 0);
+	limit = (int)query_int(&q, "limit", 1, 1000, 100);
+	after = query_int(&q, "cursor", 0, INT64_MAX, 0);
 	if (!fields_end(&q))
 		return;
 	fields_release(&q);
 	if (!(c = api_db(r)))
 		return;
-	if (store_mt_list(c, &r->caller, sid, pid, &items, &err) < 0) {
+	if (store_mt_list(c, &r->caller, sid, pid, after, limit, &items, &err) < 0) {
 		api_fail(r, c, &err);
 		return;
 	}
 	api_db_release(r, c);
-	http_respond_json(r, 200, json_pack("{s:o}", "items", items));
+	http_respond_json(r, 200, api_page(items, limit, api_base_url(r, query)));
 }

@@ -222,6 +222,8 @@ void api_structures_update(struct http_request *r)
 		in.set |= opt[i].flag;
 	}
 	check_ids(&f, &in, siren, warnings);
+	if (!in.set && fields_ok(&f))
+		field_error(&f, "", "the body changes nothing");
 	if (!fields_end(&f)) {
 		json_decref(warnings);
 		return;

@@ -331,6 +331,17 @@ size_t params_validate(const json_t *body, json_t *errors)
 	if (!json_is_string(label) || is_blank(json_string_value(label)))
 		n += fault(errors, "label", "The label must be a non-empty string.");
 
+	/* Unknown members would be stored and change the checksum unseen. */
+	{
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)body, k, v) {
+			if (strcmp(k, "experiment") && strcmp(k, "year") && strcmp(k, "label") && strcmp(k, "parameters"))
+				n += fault(errors, k, "Unknown member: a parameter set has experiment, year, label and "
+						      "parameters only.");
+		}
+	}
+
 	/* jansson's iterators take a non-const object; nothing below modifies it. */
 	params = json_object_get(body, "parameters");
 	if (!json_is_object(params))

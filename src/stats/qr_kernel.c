@@ -206,9 +206,7 @@ static T512 void scal_avx512(double *v, size_t m, double f)
 		_mm512_storeu_pd(v + i, _mm512_mul_pd(_mm512_loadu_pd(v + i), c));
 }
 
-#ifndef GATHER_AHEAD
-#define GATHER_AHEAD 32
-#endif
+#define GATHER_AHEAD 64
 
 /* Eight rows at a time: load 8 x 8, transpose in registers, store eight
  * column pieces (the stores are whole cache lines, the loads sequential). */

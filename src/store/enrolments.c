@@ -135,6 +135,10 @@ static const struct db_stmt Q_PHASE = {
 	"enrolment_phase_insert",
 	"INSERT INTO enrolment_phases (enrolment_id, phase, start_on, created_by) VALUES ($1, $2, $3, $4)", 4
 };
+/* A new phase changes the enrolment: its ETag must change too. */
+static const struct db_stmt Q_BUMP = {
+	"enrolment_bump", "UPDATE enrolments SET version = version + 1 WHERE id = $1", 1
+};
 static const struct db_stmt Q_GET = {
 	"enrolment_get",
 	"SELECT " ENROLMENT_COLUMNS " FROM enrolments e JOIN structures s ON s.id = e.structure_id"
@@ -314,6 +318,11 @@ int store_enrolment_phase_add(struct db_conn *c, const struct actor *a, int64_t 
 			rc = err->code == A51_ECONFLICT
 				     ? a51_error_set(err, A51_ECONFLICT, "phase", "phase %s was already entered", phase)
 				     : err->code;
+			goto out;
+		}
+		PQclear(res);
+		if (!(res = db_exec(c, &Q_BUMP, params, err))) {
+			rc = err->code;
 			goto out;
 		}
 		PQclear(res);

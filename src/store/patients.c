@@ -322,8 +322,8 @@ static const struct db_stmt Q_MT_LIST = {
 	"SELECT " MT_COLUMNS " FROM mt_declarations d JOIN patient_links l ON l.patient_id = d.patient_id"
 	" JOIN structures s ON s.id = l.structure_id"
 	" WHERE l.structure_id = $4 AND ($5::bigint IS NULL OR d.patient_id = $5) AND " STORE_SCOPE_STRUCTURE("s")
-	" ORDER BY d.patient_id, d.start_on LIMIT 1000",
-	5
+	" AND d.id > $6 ORDER BY d.id LIMIT $7",
+	7
 };
 
 int store_mt_get(struct db_conn *c, const struct caller *caller, int64_t structure_id, int64_t id, json_t **out,
@@ -349,11 +349,11 @@ int store_mt_get(struct db_conn *c, const struct caller *caller, int64_t structu
 }
 
 int store_mt_list(struct db_conn *c, const struct caller *caller, int64_t structure_id, int64_t patient_id,
-		  json_t **items, struct a51_error *err)
+		  int64_t after_id, int limit, json_t **items, struct a51_error *err)
 {
 	struct scope_params sp;
-	char sid[24], pid[24], region[4];
-	const char *params[5];
+	char sid[24], pid[24], region[4], after[24], lim[16];
+	const char *params[7];
 	int rc;
 
 	if ((rc = store_reach_structure(c, caller, structure_id, region, err)) < 0)
@@ -366,5 +366,9 @@ int store_mt_list(struct db_conn *c, const struct caller *caller, int64_t struct
 	params[2] = sp.v[2];
 	params[3] = sid;
 	params[4] = patient_id ? pid : NULL;
+	snprintf(after, sizeof(after), "%lld", (long long)after_id);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	params[5] = after;
+	params[6] = lim;
 	return store_all(c, &Q_MT_LIST, params, items, err);
 }

@@ -9,11 +9,14 @@
 	"m.id, m.structure_id, p.rpps, p.profession, p.last_name, p.first_name, m.start_on::text AS start_on," \
 	" m.end_on::text AS end_on, m.fte, m.version"
 
+/* A professional is registered once (the RPPS directory is national); a
+ * structure adding a known RPPS may not rename it for the others. */
 static const struct db_stmt Q_UPSERT_PRO = {
 	"professional_upsert",
-	"INSERT INTO professionals (rpps, profession, last_name, first_name) VALUES ($1, $2, $3, $4)"
-	" ON CONFLICT (rpps) DO UPDATE SET profession = EXCLUDED.profession, last_name = EXCLUDED.last_name,"
-	" first_name = EXCLUDED.first_name RETURNING id",
+	"WITH ins AS (INSERT INTO professionals (rpps, profession, last_name, first_name) VALUES ($1, $2, $3, $4)"
+	" ON CONFLICT (rpps) DO NOTHING RETURNING id, profession)"
+	" SELECT id, profession FROM ins UNION ALL SELECT id, profession FROM professionals WHERE rpps = $1"
+	" AND NOT EXISTS (SELECT 1 FROM ins)",
 	4
 };
 
@@ -64,6 +67,12 @@ int store_member_add(struct db_conn *c, const struct actor *a, int64_t structure
 	res = db_exec(c, &Q_UPSERT_PRO, pro, err);
 	if (!res)
 		return err->code;
+	if (strcmp(PQgetvalue(res, 0, 1), in->profession) != 0) {
+		rc = a51_error_set(err, A51_ECONFLICT, "profession", "RPPS %s is registered with profession %s",
+				   in->rpps, PQgetvalue(res, 0, 1));
+		PQclear(res);
+		return rc;
+	}
 	snprintf(pro_id, sizeof(pro_id), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	snprintf(sid, sizeof(sid), "%lld", (long long)structure_id);
@@ -155,6 +164,14 @@ int store_member_update(struct db_conn *c, const struct actor *a, int64_t struct
 	if (set_end && end_on && strcmp(end_on, json_string_value(json_object_get(before, "start_on"))) < 0) {
 		rc = a51_error_set(err, A51_EINVAL, "end_on", "end_on is before start_on");
 		goto out;
+	}
+	if (set_end) {
+		char pro_id[24];
+		snprintf(pro_id, sizeof(pro_id), "%lld",
+			 (long long)json_integer_value(json_object_get(before, "professional_id")));
+		if ((rc = overlap(c, pro_id, sid, json_string_value(json_object_get(before, "start_on")), end_on, mid,
+				  err)) < 0)
+			goto out;
 	}
 	params[2] = ver;
 	params[3] = set_end ? "true" : "false";

@@ -66,7 +66,7 @@ int store_token_create(struct db_conn *c, const struct actor *a, const struct to
 		       struct a51_error *err)
 {
 	static const char *const kinds[] = { "", "national", "ars", "structure" };
-	char hex[65], sid[24], by[24];
+	char hex[65], sid[24], by[24], structure_region[4];
 	const char *params[9];
 	struct audit_rec rec = { .action = "create", .resource_type = "token" };
 	int rc;
@@ -89,6 +89,12 @@ int store_token_create(struct db_conn *c, const struct actor *a, const struct to
 		 (long long)json_integer_value(json_object_get(*out, "id")));
 	rec.region = t->scope.kind == CALLER_ARS ? t->scope.region : NULL;
 	rec.structure_id = t->scope.kind == CALLER_STRUCTURE ? t->scope.structure_id : 0;
+	if (t->scope.kind == CALLER_STRUCTURE) {
+		/* the ARS of the structure's region must see this grant in its trail */
+		if ((rc = store_structure_region(c, t->scope.structure_id, structure_region, err)) < 0)
+			return rc;
+		rec.region = structure_region;
+	}
 	rec.after = *out;
 	return store_audit(c, a, &rec, err);
 }

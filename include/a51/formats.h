@@ -1,0 +1,81 @@
+/* The bulk-upload formats: for each kind of file, its columns, their types and
+ * the rules a value must follow; and the conversion of one validated record into
+ * a line of PostgreSQL COPY text for the staging table. Pure (no I/O). */
+#ifndef A51_FORMATS_H
+#define A51_FORMATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "a51/buf.h"
+
+enum upload_kind { UK_NONE = 0, UK_PATIENTS, UK_MT_DECLARATIONS, UK_CLAIMS, UK_STAYS, UK_QUESTIONNAIRES, UK__COUNT };
+
+enum col_type {
+	CT_TEXT,      /* up to max_len bytes of UTF-8 */
+	CT_NIR,       /* validated, then replaced by its 64-hex pseudonym */
+	CT_RPPS,
+	CT_FINESS,
+	CT_DATE,      /* YYYY-MM-DD or DD/MM/YYYY, written YYYY-MM-DD */
+	CT_BIRTH,     /* YYYY-MM or YYYY */
+	CT_SEX,       /* 1 or 2 */
+	CT_BOOL,      /* 1/0, true/false, oui/non, yes/no */
+	CT_INT,       /* min..max */
+	CT_MONEY,     /* euros with comma or point, at most 2 decimals: written in cents */
+	CT_COMMUNE,   /* INSEE commune code */
+	CT_ALD,       /* "8/2019-05-01|15/2021-01-01/2022-12-31" */
+	CT_ACT,       /* NGAP key, CCAM code, or one of the free-amount codes */
+	CT_GHM,       /* 08C481 */
+	CT_ICD10,     /* C18.7 or C187, written without the point */
+	CT_ENUM,      /* one of `values` */
+};
+
+struct upload_column {
+	const char *name;
+	int type;            /* enum col_type */
+	bool required;
+	int64_t min, max;    /* CT_INT bounds; CT_TEXT: max length */
+	const char *values;  /* CT_ENUM: comma-separated */
+	const char *help;
+};
+
+struct upload_format {
+	int kind;
+	const char *name;          /* "claims": the ?kind= value */
+	const struct upload_column *cols;
+	size_t ncols;
+	const char *natural_key;   /* what identifies a row: re-sending it replaces it */
+};
+
+const struct upload_format *upload_format(int kind);
+/* "claims" -> UK_CLAIMS; UK_NONE when unknown. */
+int upload_kind_parse(const char *s);
+
+/* Maps the header fields to columns: map[i] is the column index of field i.
+ * Unknown names, duplicates and missing required columns are reported through
+ * fault(ctx, field index (-1 when the column is absent), name, reason); returns
+ * their count. Names compare case-insensitively, surrounding blanks ignored. */
+size_t upload_header_map(const struct upload_format *f, const char *const *names, const size_t *lens, size_t n,
+			 int *map, void (*fault)(void *ctx, int field, const char *name, const char *reason),
+			 void *ctx);
+
+/* Pseudonymisation key and the NIR cache of one upload (claims of a patient
+ * follow each other: the last pseudonym is reused). */
+struct upload_ctx {
+	const uint8_t *key;
+	size_t keylen;
+	char last_nir[16];
+	char last_pseudonym[65];
+};
+
+/* Validates one value of column c. On success appends its COPY text (escaped;
+ * "\N" for an empty optional value) to out and returns 0; otherwise returns -1
+ * with a reason in why (never quoting a NIR). */
+int upload_value(struct upload_ctx *ux, const struct upload_column *c, const char *v, size_t n, struct buf *out,
+		 char *why, size_t whycap);
+
+/* Whether a value of this column may be echoed in an error report. */
+bool upload_value_echoable(const struct upload_column *c);
+
+#endif
