@@ -22,19 +22,39 @@ A51_DATABASE_URL=$(pg_url a51_valgrind) A51_MODE=test A51_LISTEN=127.0.0.1:$port
 pid=$!
 for _ in $(seq 1 300); do curl -fs -o /dev/null "$base/healthz" && break; sleep 0.1; done
 
-# 1 000 requests over a few keep-alive connections: every route and the error paths.
+token=$(A51_DATABASE_URL=$(pg_url a51_valgrind) A51_MODE=test "$A51_BUILD/a51d" token create --name valgrind \
+	--scope national 2>/dev/null)
+auth="Authorization: Bearer $token"
+json='Content-Type: application/json'
+# A structure with a member and a patient, then reads and the error paths over
+# keep-alive connections: 1 000 requests in all.
+sid=$(curl -s -H "$auth" -H "$json" -d '{"kind":"MSP","name":"MSP valgrind","region":"84","commune":"69123",
+	"legal_form":"SISA","siret":"73282932000074"}' "$base/v1/structures" | sed 's/^{"id":\([0-9]*\).*/\1/')
+curl -s -o /dev/null -H "$auth" -H "$json" -d '{"rpps":"10000000017","profession":"MG","last_name":"A",
+	"first_name":"B","start_on":"2022-01-01"}' "$base/v1/structures/$sid/members"
+curl -s -o /dev/null -H "$auth" -H "$json" -d '{"nir":"155036938101203","birth":"1955-03",
+	"ald":[{"code":8,"start_on":"2020-01-01"}]}' "$base/v1/structures/$sid/patients"
 paths=(/healthz /readyz /metrics /openapi.json /v1/regions /v1/regions/84 /v1/regions/99 /v1/regions/xx
-	/problems/not-found /nowhere)
+	/problems/not-found /nowhere "/v1/structures/$sid" "/v1/structures?region=84&limit=5"
+	"/v1/structures/$sid/members?on=2024-01-01" "/v1/structures/$sid/patients" "/v1/parameter-sets"
+	"/v1/structures/$sid/eligibility?experiment=PEPS&option=whole" "/v1/audit?limit=3" /v1/tokens
+	"/v1/structures/$sid/enrolments" "/v1/structures/999/members")
 cfg=$out/curl.cfg
 : >"$cfg"
-for i in $(seq 0 979); do
+for i in $(seq 0 899); do
 	printf 'url = "%s%s"\noutput = /dev/null\n' "$base" "${paths[$((i % ${#paths[@]}))]}" >>"$cfg"
 done
-curl -s -K "$cfg" -w '%{http_code}\n' >"$out/codes.txt"
-for i in $(seq 1 10); do
+curl -s -H "$auth" -K "$cfg" -w '%{http_code}\n' >"$out/codes.txt"
+for i in $(seq 1 20); do
 	curl -s -o /dev/null -w '%{http_code}\n' -X DELETE "$base/healthz" >>"$out/codes.txt"
 	curl -s -o /dev/null -w '%{http_code}\n' -H 'Transfer-Encoding: chunked' --data-binary @"$cfg" \
 		-X GET "$base/healthz" >>"$out/codes.txt"
+	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -H "$json" -d "{\"kind\":\"CDS\",\"name\":\"CDS $i\",
+		\"region\":\"84\",\"commune\":\"69123\",\"legal_form\":\"ASSOCIATION\"}" "$base/v1/structures" >>"$out/codes.txt"
+	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -H "$json" -d '{"kind":"HOSPITAL","x":1}' \
+		"$base/v1/structures" >>"$out/codes.txt"
+	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -H "$json" -d '{"nir":"155036938101204"}' \
+		"$base/v1/structures/$sid/patients/lookup" >>"$out/codes.txt"
 done
 n=$(wc -l <"$out/codes.txt")
 kill -TERM $pid

@@ -21,6 +21,7 @@ trap cleanup EXIT
 "$A51_ROOT/scripts/node-tools.sh"
 
 status=0
+rm -rf "$A51_BUILD/test-logs"
 say "running the test suites"
 meson test -C "$A51_BUILD" --print-errorlogs --num-processes 2 "$@" || status=1
 # Check's summary line of every suite ("100%: Checks: 12, Failures: 0, Errors: 0").

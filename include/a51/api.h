@@ -74,6 +74,8 @@ const char *query_date(struct fields *f, const char *name);
 const char *query_enum(struct fields *f, const char *name, const char *const *allowed);
 int64_t query_int(struct fields *f, const char *name, int64_t min, int64_t max, int64_t dflt);
 void query_begin(struct fields *f, struct http_request *r);
+/* Like fields_end, and releases in every case (query values are not in f). */
+bool query_end(struct fields *f);
 
 /* system.c */
 void api_healthz(struct http_request *r);

@@ -18,9 +18,10 @@
  * combine with stats_ls_merge(). Results agree across thread counts to
  * rounding (~1e-15 relative on a well-conditioned design).
  *
- * Weights w are analytic (WLS) weights: a row counts as w rows. A row with
- * w == 0 is ignored entirely, its values are not checked (so a caller can trim
- * rows by zeroing weights, see stats_trim_weights()).
+ * Weights w are analytic (WLS) weights, as R's lm(weights=): the fit minimises
+ * sum w e^2 and degrees of freedom count rows, not weights. A row with w == 0
+ * is ignored entirely, its values are not checked (so a caller can trim rows
+ * by zeroing weights, see stats_trim_weights()).
  */
 #ifndef A51_STATS_H
 #define A51_STATS_H

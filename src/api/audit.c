@@ -24,9 +24,8 @@ void api_audit_list(struct http_request *r)
 	flt.until = query_date(&q, "until");
 	flt.limit = (int)query_int(&q, "limit", 1, 1000, 100);
 	flt.before_id = query_int(&q, "cursor", 1, INT64_MAX, 0);
-	if (!fields_end(&q))
+	if (!query_end(&q))
 		return;
-	fields_release(&q);
 	if (!(c = api_db(r)))
 		return;
 	if (store_audit_list(c, &r->caller, &flt, &items, &err) < 0) {

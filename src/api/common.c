@@ -84,7 +84,7 @@ bool api_page_params(struct http_request *r, int dflt, int max, int *limit, int6
 	query_begin(&q, r);
 	*limit = (int)query_int(&q, "limit", 1, max, dflt);
 	*after = query_int(&q, "cursor", 0, INT64_MAX, 0);
-	ok = fields_end(&q);
+	ok = query_end(&q);
 	return ok;
 }
 

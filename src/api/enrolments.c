@@ -103,9 +103,8 @@ void api_eligibility_get(struct http_request *r)
 	if (experiment && !option)
 		field_error(&q, "option", "is not an option of %s", exp_s);
 	on = query_date(&q, "on");
-	if (!fields_end(&q))
+	if (!query_end(&q))
 		return;
-	fields_release(&q);
 	if (!on) {
 		date_format(date_today(), today);
 		on = today;

@@ -217,3 +217,12 @@ int64_t query_int(struct fields *f, const char *name, int64_t min, int64_t max, 
 	}
 	return v;
 }
+
+bool query_end(struct fields *f)
+{
+	bool ok = fields_end(f);
+
+	if (ok)
+		fields_release(f);
+	return ok;
+}

@@ -82,9 +82,8 @@ void api_members_list(struct http_request *r)
 		return;
 	query_begin(&q, r);
 	on = query_date(&q, "on");
-	if (!fields_end(&q))
+	if (!query_end(&q))
 		return;
-	fields_release(&q);
 	if (!(c = api_db(r)))
 		return;
 	if (store_members_list(c, &r->caller, sid, on, &items, &err) < 0) {

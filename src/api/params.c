@@ -18,9 +18,8 @@ void api_param_sets_list(struct http_request *r)
 	query_begin(&q, r);
 	experiment = query_enum(&q, "experiment", experiments);
 	year = (int)query_int(&q, "year", 2018, 2100, 0);
-	if (!fields_end(&q))
+	if (!query_end(&q))
 		return;
-	fields_release(&q);
 	if (!(c = api_db(r)))
 		return;
 	if (store_param_sets_list(c, experiment, year, &items, &err) < 0) {

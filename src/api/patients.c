@@ -298,9 +298,8 @@ void api_mt_list(struct http_request *r)
 	pid = query_int(&q, "patient_id", 1, INT64_MAX, 0);
 	limit = (int)query_int(&q, "limit", 1, 1000, 100);
 	after = query_int(&q, "cursor", 0, INT64_MAX, 0);
-	if (!fields_end(&q))
+	if (!query_end(&q))
 		return;
-	fields_release(&q);
 	if (!(c = api_db(r)))
 		return;
 	if (store_mt_list(c, &r->caller, sid, pid, after, limit, &items, &err) < 0) {

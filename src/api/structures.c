@@ -156,9 +156,8 @@ void api_structures_list(struct http_request *r)
 	flt.experiment = query_enum(&q, "experiment", experiments);
 	flt.limit = (int)query_int(&q, "limit", 1, 500, 100);
 	flt.after_id = query_int(&q, "cursor", 0, INT64_MAX, 0);
-	if (!fields_end(&q))
+	if (!query_end(&q))
 		return;
-	fields_release(&q);
 	if (!(c = api_db(r)))
 		return;
 	if (store_structures_list(c, &r->caller, &flt, &items, &err) < 0) {

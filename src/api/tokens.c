@@ -110,9 +110,8 @@ void api_tokens_list(struct http_request *r)
 
 	query_begin(&q, r);
 	inc = query_enum(&q, "include_revoked", yesno);
-	if (!fields_end(&q))
+	if (!query_end(&q))
 		return;
-	fields_release(&q);
 	if (!(c = api_db(r)))
 		return;
 	if (store_tokens_list(c, &r->caller, inc && strcmp(inc, "true") == 0, &items, &err) < 0) {

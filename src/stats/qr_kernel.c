@@ -6,12 +6,13 @@
  * trailing columns C is Y = R_rows + U'C, W = T'Y, R_rows -= W, C -= U W:
  * two matrix products over the block's rows, which is where the time goes.
  * Those two products have an AVX-512 version chosen at run time (the build
- * targets baseline x86-64) and a portable one. */
+ * targets baseline x86-64) and a portable one; build with
+ * -DA51_STATS_NO_AVX512 to run the portable one on any machine (to test it). */
 #include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(A51_STATS_NO_AVX512)
 #define HAVE_AVX512_KERNEL 1
 #include <immintrin.h>
 #endif
@@ -321,6 +322,12 @@ void stats_block_gather(double *A, size_t lda, const double *X, size_t p, const 
 {
 	pthread_once(&k_once, kernels_pick);
 	k_gather(A, lda, X, p, idx, f, s, m);
+}
+
+void stats_block_gram(const double *A, size_t lda, size_t m, size_t p, double *G)
+{
+	pthread_once(&k_once, kernels_pick);
+	k_dot(A, A, lda, m, p, p, G, p);
 }
 
 size_t stats_qr_work_len(size_t q)

@@ -49,6 +49,10 @@ void stats_qr_stack(double *R, size_t q, double *A, size_t lda, size_t m, double
 void stats_block_gather(double *A, size_t lda, const double *X, size_t p, const size_t *idx, const double *f,
 			const double *s, size_t m);
 
+/* G = A'A (p x p, row-major, both triangles) for the m x p column-major
+ * block A, m a multiple of 16 (zero rows as padding). */
+void stats_block_gram(const double *A, size_t lda, size_t m, size_t p, double *G);
+
 /* The same in long double, unblocked, any m. */
 void stats_qr_stack_ld(long double *R, size_t q, long double *A, size_t lda, size_t m);
 
