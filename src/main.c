@@ -172,6 +172,12 @@ static int cmd_serve(const struct a51_config *cfg)
 	}
 	if (!(app.pool = db_pool_new(&pc, &err)))
 		goto out;
+	pc.size = cfg->max_uploads;
+	pc.acquire_timeout_ms = 100; /* a busy upload slot answers 503 at once */
+	pc.statement_timeout_ms = cfg->upload_timeout_ms;
+	pc.application_name = "a51d-upload";
+	if (!(app.upload_pool = db_pool_new(&pc, &err)))
+		goto out;
 	if (!(router = router_new(api_routes, api_routes_count, &err)))
 		goto out;
 	app.router = router;
@@ -211,6 +217,7 @@ out:
 	api_auth_stop();
 	metrics_free();
 	router_free(router);
+	db_pool_free(app.upload_pool);
 	db_pool_free(app.pool);
 	explicit_bzero(app.pseudo_key, sizeof(app.pseudo_key));
 	log_async_stop();

@@ -128,6 +128,14 @@ void api_param_sets_list(struct http_request *r);
 void api_param_sets_get(struct http_request *r);
 void api_param_sets_create(struct http_request *r);
 
+/* uploads.c */
+extern const struct body_stream api_upload_stream;
+void api_uploads_create(struct http_request *r);
+void api_uploads_get(struct http_request *r);
+void api_structure_uploads_list(struct http_request *r);
+void api_reference_uploads_list(struct http_request *r);
+void api_upload_errors(struct http_request *r);
+
 /* audit.c */
 void api_audit_list(struct http_request *r);
 

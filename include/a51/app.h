@@ -15,6 +15,7 @@ struct http_request;
 struct app {
 	const struct a51_config *cfg;
 	struct db_pool *pool;
+	struct db_pool *upload_pool; /* one connection per upload in progress */
 	const struct router *router;
 	struct http_server *server;
 	atomic_bool draining; /* SIGTERM received: /readyz turns 503 */

@@ -21,6 +21,9 @@ struct a51_config {
 	int statement_timeout_ms;
 	int db_connect_timeout_s;
 	uint64_t max_body;         /* JSON bodies */
+	uint64_t max_upload;       /* bulk upload bodies */
+	int max_uploads;           /* uploads at once (each holds one connection) */
+	int upload_timeout_ms;     /* statement_timeout of upload connections */
 	int conn_timeout_s;
 	int conn_limit;
 	uint64_t conn_memory;      /* per-connection memory pool of libmicrohttpd */

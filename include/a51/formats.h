@@ -14,7 +14,7 @@ enum upload_kind { UK_NONE = 0, UK_PATIENTS, UK_MT_DECLARATIONS, UK_CLAIMS, UK_S
 
 enum col_type {
 	CT_TEXT,      /* up to max_len bytes of UTF-8 */
-	CT_NIR,       /* validated, then replaced by its 64-hex pseudonym */
+	CT_NIR,       /* validated, then replaced by its pseudonym (bytea in COPY text) */
 	CT_RPPS,
 	CT_FINESS,
 	CT_DATE,      /* YYYY-MM-DD or DD/MM/YYYY, written YYYY-MM-DD */
@@ -66,8 +66,17 @@ struct upload_ctx {
 	const uint8_t *key;
 	size_t keylen;
 	char last_nir[16];
-	char last_pseudonym[65];
+	char last_pseudonym[68]; /* as written for COPY: \\x and 64 hex digits */
+	/* the NIR of the record being read, for checks of later columns (sex, birth) */
+	bool have_nir;
+	int nir_sex, nir_year2, nir_month;
 };
+
+/* Called before the first column of each record. */
+void upload_record_begin(struct upload_ctx *ux);
+
+/* Columns a value of this type occupies in the staging table (CT_BIRTH: 2). */
+int upload_column_width(int type);
 
 /* Validates one value of column c. On success appends its COPY text (escaped;
  * "\N" for an empty optional value) to out and returns 0; otherwise returns -1

@@ -226,4 +226,62 @@ int store_enrolment_phase_add(struct db_conn *c, const struct actor *a, int64_t 
 int store_enrolment_withdraw(struct db_conn *c, const struct actor *a, int64_t structure_id, int64_t id,
 			     const char *on, const char *reason, json_t **out, struct a51_error *err);
 
+/* ---- uploads (store/uploads.c) ---- */
+
+struct upload_new {
+	int64_t dataset;          /* structure id, or 0 for the reference population */
+	const char *kind, *format, *charset;
+	bool dry_run;
+	const char *idempotency_key;
+	const char *request_id;
+};
+/* Records the upload as receiving, committed at once so that a retry sees it.
+ * When the caller's scope already used the key: A51_ECONFLICT and *existing is
+ * the earlier upload (with its response when it finished) — unless that one was
+ * aborted or failed, in which case the key passes to the new upload. */
+int store_upload_begin(struct db_conn *c, const struct actor *a, const struct upload_new *u, int64_t *id,
+		       json_t **existing, struct a51_error *err);
+
+/* Opens the data transaction, creates the staging table of the kind and starts
+ * COPY FROM STDIN into it. */
+int store_upload_stage(struct db_conn *c, int kind, struct a51_error *err);
+int store_upload_copy(struct db_conn *c, const char *data, size_t n, struct a51_error *err);
+/* Ends the COPY; with why non-NULL the COPY is cancelled (the transaction fails). */
+int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *err);
+/* Checks that need the database (unknown patients, keys repeated in the file,
+ * cross-field rules): appends {line, column, value, reason} objects to errors,
+ * at most max, and counts them all in *count. */
+int store_upload_check(struct db_conn *c, int kind, int64_t dataset, int max, json_t *errors, int64_t *count,
+		       struct a51_error *err);
+/* Merges the staging rows into the final tables by natural key. */
+int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upload_id, int64_t *inserted,
+		       int64_t *updated, struct a51_error *err);
+
+/* After a merge that took fewer rows than the file had: the lines whose patient
+ * the dataset does not know. After a merge that met a key twice: the repeats. */
+int store_upload_unknown_patients(struct db_conn *c, int64_t dataset, int max, json_t *errors, int64_t *count,
+				  struct a51_error *err);
+int store_upload_duplicates(struct db_conn *c, int kind, int max, json_t *errors, int64_t *count,
+			    struct a51_error *err);
+
+struct upload_result {
+	const char *status;       /* succeeded, rejected, failed, aborted */
+	int http_status;
+	int64_t bytes, lines, records, inserted, updated, errors_count;
+	const char *sha256, *message;
+	int parse_ms, merge_ms;
+	const json_t *response;
+};
+int store_upload_finish(struct db_conn *c, int64_t id, const struct upload_result *res, struct a51_error *err);
+/* Appends the error rows (COPY text: seq, line, col, value, reason) read from f. */
+int store_upload_errors_load(struct db_conn *c, int64_t id, FILE *f, struct a51_error *err);
+
+int store_upload_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+		     struct a51_error *err);
+/* Newest first, before before_id (0: from the newest). */
+int store_uploads_list(struct db_conn *c, const struct caller *caller, int64_t dataset, int64_t before_id, int limit,
+		       json_t **items, struct a51_error *err);
+int store_upload_errors(struct db_conn *c, const struct caller *caller, int64_t id, int64_t after_seq, int limit,
+			json_t **items, struct a51_error *err);
+
 #endif

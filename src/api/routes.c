@@ -3,6 +3,7 @@
 
 #define JSON BODY_JSON
 #define NONE BODY_NONE
+#define UPLOAD_MEDIA "text/csv,application/x-ndjson"
 
 /* Every route of a51d. openapi/openapi.yaml documents the same set; a unit test
  * fails when the two disagree. The permission is checked by the guard; tenancy
@@ -48,6 +49,15 @@ const struct route_def api_routes[] = {
 	  NULL, NULL },
 	{ HTTP_POST, "/v1/structures/{id}/enrolments/{enrolment_id}/withdrawal", PERM_WRITE, JSON,
 	  api_enrolments_withdraw, NULL, NULL },
+
+	{ HTTP_POST, "/v1/structures/{id}/uploads", PERM_WRITE, BODY_STREAM, api_uploads_create, &api_upload_stream,
+	  UPLOAD_MEDIA },
+	{ HTTP_GET, "/v1/structures/{id}/uploads", PERM_READ, NONE, api_structure_uploads_list, NULL, NULL },
+	{ HTTP_POST, "/v1/reference/uploads", PERM_NATIONAL_WRITE, BODY_STREAM, api_uploads_create, &api_upload_stream,
+	  UPLOAD_MEDIA },
+	{ HTTP_GET, "/v1/reference/uploads", PERM_NATIONAL_READ, NONE, api_reference_uploads_list, NULL, NULL },
+	{ HTTP_GET, "/v1/uploads/{id}", PERM_READ, NONE, api_uploads_get, NULL, NULL },
+	{ HTTP_GET, "/v1/uploads/{id}/errors", PERM_READ, NONE, api_upload_errors, NULL, NULL },
 
 	{ HTTP_GET, "/v1/parameter-sets", PERM_READ, NONE, api_param_sets_list, NULL, NULL },
 	{ HTTP_POST, "/v1/parameter-sets", PERM_NATIONAL_WRITE, JSON, api_param_sets_create, NULL, NULL },

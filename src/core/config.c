@@ -43,6 +43,12 @@ static const struct opt opts[] = {
 	  "seconds to wait when (re)connecting to PostgreSQL (default 2)" },
 	{ "A51_MAX_BODY", "max-body", SIZE(max_body, (int64_t)1 << 40),
 	  "largest JSON request body, bytes or with k/m/g (default 1m)" },
+	{ "A51_MAX_UPLOAD", "max-upload", SIZE(max_upload, (int64_t)1 << 50),
+	  "largest bulk upload body, bytes or with k/m/g (default 8g)" },
+	{ "A51_MAX_UPLOADS", "max-uploads", INT(max_uploads, 1, 64),
+	  "uploads processed at once; more answer 503 (default 2)" },
+	{ "A51_UPLOAD_TIMEOUT_MS", "upload-timeout-ms", INT(upload_timeout_ms, 0, 86400000),
+	  "statement_timeout of upload merges, 0 for none (default 600000)" },
 	{ "A51_CONN_TIMEOUT", "conn-timeout", INT(conn_timeout_s, 1, 3600),
 	  "idle connection timeout in seconds (default 30)" },
 	{ "A51_CONN_LIMIT", "conn-limit", INT(conn_limit, 1, 1000000), "maximum open connections (default 1024)" },
@@ -80,6 +86,9 @@ void config_defaults(struct a51_config *c)
 	c->statement_timeout_ms = 30000;
 	c->db_connect_timeout_s = 2;
 	c->max_body = 1u << 20;
+	c->max_upload = (uint64_t)8 << 30;
+	c->max_uploads = 2;
+	c->upload_timeout_ms = 600000;
 	c->conn_timeout_s = 30;
 	c->conn_limit = 1024;
 	c->conn_memory = 64u << 10;

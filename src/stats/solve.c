@@ -225,7 +225,7 @@ int stats_fit_from_part(const struct ls_part *pt, size_t p, const struct stats_s
 	for (size_t r = 0; r < p; r++)
 		wk.z[r] = pt->R[p * q + r];
 	rho = pt->R[p * q + p];
-	rank = pivot_qr(wk.B, p, wk.z, opts->rank_tol, out->status, wk.kept);
+	rank = pivot_qr(wk.B, p, wk.z, opts->rank_tol > 0 ? opts->rank_tol : STATS_RANK_TOL, out->status, wk.kept);
 	out->rank = rank;
 	sy = pt->scale[p] != 0 ? pt->scale[p] : 1;
 	rss = rho * rho;

@@ -1,0 +1,782 @@
+/* Bulk uploads, streamed: the body is read chunk by chunk, each record checked
+ * and turned into a COPY line for a staging table (NIRs pseudonymised on the
+ * way), then merged in the same transaction. One bad line rejects the file and
+ * nothing is stored; memory stays bounded whatever the size. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "a51/api.h"
+#include "a51/csv.h"
+#include "a51/formats.h"
+#include "a51/log.h"
+#include "a51/sha256.h"
+#include "a51/util.h"
+#include "a51/banned.h"
+
+#define FIRST_ERRORS 100
+#define COPY_FLUSH (256u << 10)
+
+struct upload_state {
+	struct app *app;
+	const struct upload_format *fmt;
+	int64_t id, dataset;
+	bool dry_run, ndjson;
+	struct db_conn *data;
+	struct csv_reader *reader;
+	struct upload_ctx ux;
+	int field_of[32];          /* column -> field index in the CSV header, -1 when absent */
+	int nfields;               /* fields of the header */
+	bool header_ok;
+	struct buf line, copy;
+	bool copying;              /* no error yet: lines still go to COPY */
+	bool db_failed;
+	struct a51_error dberr;
+	struct sha256 sha;
+	uint64_t bytes, records;
+	int64_t nerrors;
+	json_t *errors;            /* the first FIRST_ERRORS */
+	FILE *errfile;             /* every error, as COPY text for upload_errors */
+	bool too_large;
+	uint64_t t0, max_bytes;
+};
+
+static void state_free(struct upload_state *s)
+{
+	if (!s)
+		return;
+	csv_reader_free(s->reader);
+	buf_release(&s->line);
+	buf_release(&s->copy);
+	json_decref(s->errors);
+	if (s->errfile)
+		fclose(s->errfile);
+	explicit_bzero(&s->ux, sizeof(s->ux));
+	free(s);
+}
+
+/* ---- errors ---- */
+
+static void copy_field(struct buf *b, const char *v)
+{
+	if (!v) {
+		buf_puts(b, "\\N");
+		return;
+	}
+	for (; *v; v++) {
+		switch (*v) {
+		case '\\': buf_puts(b, "\\\\"); break;
+		case '\t': buf_puts(b, "\\t"); break;
+		case '\n': buf_puts(b, "\\n"); break;
+		case '\r': buf_puts(b, "\\r"); break;
+		default: buf_putc(b, *v);
+		}
+	}
+}
+
+/* value is echoed only for columns that may be (never a NIR), cut at 100 bytes. */
+static void add_error(struct upload_state *s, uint64_t line, const char *column, const char *value, size_t vlen,
+		      const char *reason)
+{
+	char shown[104] = "";
+	struct buf b;
+
+	s->nerrors++;
+	if (s->copying) {
+		s->copying = false; /* the file is rejected: no more data to the database */
+		buf_reset(&s->copy);
+	}
+	if (value) {
+		size_t n = vlen > 100 ? 100 : vlen;
+		while (n > 0 && n < vlen && ((unsigned char)value[n] & 0xC0) == 0x80)
+			n--; /* do not cut a UTF-8 sequence */
+		memcpy(shown, value, n);
+		shown[n] = '\0';
+	}
+	if (s->nerrors <= FIRST_ERRORS) {
+		json_t *e = json_pack("{s:I,s:s}", "line", (json_int_t)line, "reason", reason);
+		if (column)
+			json_object_set_new(e, "column", json_string(column));
+		if (value) {
+			json_t *v = json_string(shown);
+			json_object_set_new(e, "value", v ? v : json_string("(not UTF-8)"));
+		}
+		json_array_append_new(s->errors, e);
+	}
+	if (!s->errfile)
+		return;
+	buf_init(&b);
+	buf_printf(&b, "%lld\t%lld\t%llu\t", (long long)s->id, (long long)s->nerrors, (unsigned long long)line);
+	copy_field(&b, column);
+	buf_putc(&b, '\t');
+	copy_field(&b, value ? shown : NULL);
+	buf_putc(&b, '\t');
+	copy_field(&b, reason);
+	buf_putc(&b, '\n');
+	if (!b.oom)
+		fwrite(b.data, 1, b.len, s->errfile);
+	buf_release(&b);
+}
+
+static void header_fault(void *ctx, int field, const char *name, const char *reason)
+{
+	(void)field;
+	add_error(ctx, 1, name, NULL, 0, reason);
+}
+
+/* ---- records ---- */
+
+static void flush_copy(struct upload_state *s, bool force)
+{
+	if (!s->copying || s->db_failed || s->copy.len == 0 || (!force && s->copy.len < COPY_FLUSH))
+		return;
+	if (store_upload_copy(s->data, s->copy.data, s->copy.len, &s->dberr) < 0)
+		s->db_failed = true;
+	buf_reset(&s->copy);
+}
+
+/* Validates the values of one record (given per column; NULL = absent) and
+ * queues its COPY line. */
+static void take_record(struct upload_state *s, uint64_t line, const char *const *vals, const size_t *lens)
+{
+	const struct upload_format *f = s->fmt;
+	bool ok = true;
+
+	s->records++;
+	upload_record_begin(&s->ux);
+	buf_reset(&s->line);
+	buf_printf(&s->line, "%llu", (unsigned long long)line);
+	for (size_t k = 0; k < f->ncols; k++) {
+		const struct upload_column *c = &f->cols[k];
+		char why[200];
+
+		buf_putc(&s->line, '\t');
+		if (upload_value(&s->ux, c, vals[k] ? vals[k] : "", vals[k] ? lens[k] : 0, &s->line, why, sizeof(why)) <
+		    0) {
+			ok = false;
+			add_error(s, line, c->name, upload_value_echoable(c) && vals[k] ? vals[k] : NULL,
+				  vals[k] ? lens[k] : 0, why);
+		}
+	}
+	if (!ok || !s->copying)
+		return;
+	buf_putc(&s->line, '\n');
+	buf_append(&s->copy, s->line.data, s->line.len);
+	flush_copy(s, false);
+}
+
+static int on_csv_record(void *ctx, const struct csv_record *rec)
+{
+	struct upload_state *s = ctx;
+	const char *vals[32] = { 0 };
+	size_t lens[32] = { 0 };
+
+	if (rec->error) {
+		const char *col = NULL;
+		if (s->header_ok && rec->column >= 1 && (int)rec->column <= s->nfields)
+			for (size_t k = 0; k < s->fmt->ncols; k++)
+				if (s->field_of[k] == (int)rec->column - 1)
+					col = s->fmt->cols[k].name;
+		if (rec->index == 1)
+			s->nfields = -1; /* no usable header */
+		add_error(s, rec->line, col, NULL, 0, rec->reason ? rec->reason : "unreadable record");
+		return 0;
+	}
+	if (rec->index == 1) {
+		const char *names[64];
+		size_t nl[64];
+		int map[64];
+
+		if (rec->nfields > 64) {
+			add_error(s, rec->line, NULL, NULL, 0, "the header has more than 64 columns");
+			return 0;
+		}
+		for (size_t i = 0; i < rec->nfields; i++) {
+			names[i] = rec->fields[i].ptr;
+			nl[i] = rec->fields[i].len;
+		}
+		for (size_t k = 0; k < 32; k++)
+			s->field_of[k] = -1;
+		if (upload_header_map(s->fmt, names, nl, rec->nfields, map, header_fault, s) == 0)
+			s->header_ok = true;
+		for (size_t i = 0; i < rec->nfields; i++)
+			if (map[i] >= 0)
+				s->field_of[map[i]] = (int)i;
+		s->nfields = (int)rec->nfields;
+		return 0;
+	}
+	if (!s->header_ok)
+		return 0; /* every line would fail the same way: the header fault says it */
+	if ((int)rec->nfields != s->nfields) {
+		char why[96];
+		snprintf(why, sizeof(why), "%zu fields where the header has %d", rec->nfields, s->nfields);
+		s->records++;
+		add_error(s, rec->line, NULL, NULL, 0, why);
+		return 0;
+	}
+	for (size_t k = 0; k < s->fmt->ncols; k++) {
+		if (s->field_of[k] >= 0) {
+			vals[k] = rec->fields[s->field_of[k]].ptr;
+			lens[k] = rec->fields[s->field_of[k]].len;
+		}
+	}
+	take_record(s, rec->line, vals, lens);
+	return 0;
+}
+
+static int on_ndjson_record(void *ctx, const struct csv_record *rec)
+{
+	struct upload_state *s = ctx;
+	const char *vals[32] = { 0 };
+	size_t lens[32] = { 0 };
+	char numbers[32][32];
+	json_error_t je;
+	json_t *o, *v;
+	const char *key;
+
+	if (rec->error) {
+		add_error(s, rec->line, NULL, NULL, 0, rec->reason ? rec->reason : "unreadable line");
+		return 0;
+	}
+	if (rec->nfields != 1)
+		return 0;
+	o = json_loadb(rec->fields[0].ptr, rec->fields[0].len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(o)) {
+		char why[220];
+		snprintf(why, sizeof(why), "not a JSON object: %s", o ? "another JSON value" : je.text);
+		s->records++;
+		add_error(s, rec->line, NULL, NULL, 0, why);
+		json_decref(o);
+		return 0;
+	}
+	json_object_foreach(o, key, v) {
+		size_t k;
+		for (k = 0; k < s->fmt->ncols && strcmp(s->fmt->cols[k].name, key) != 0; k++)
+			;
+		if (k == s->fmt->ncols) {
+			s->records++;
+			add_error(s, rec->line, key, NULL, 0, "unknown field");
+			json_decref(o);
+			return 0;
+		}
+		if (json_is_string(v)) {
+			vals[k] = json_string_value(v);
+			lens[k] = json_string_length(v);
+		} else if (json_is_integer(v)) {
+			snprintf(numbers[k], sizeof(numbers[k]), "%lld", (long long)json_integer_value(v));
+			vals[k] = numbers[k];
+			lens[k] = strlen(numbers[k]);
+		} else if (json_is_real(v)) {
+			snprintf(numbers[k], sizeof(numbers[k]), "%.2f", json_real_value(v));
+			vals[k] = numbers[k];
+			lens[k] = strlen(numbers[k]);
+		} else if (json_is_boolean(v)) {
+			vals[k] = json_is_true(v) ? "true" : "false";
+			lens[k] = strlen(vals[k]);
+		} else if (!json_is_null(v)) {
+			s->records++;
+			add_error(s, rec->line, key, NULL, 0, "must be a string, a number or a boolean");
+			json_decref(o);
+			return 0;
+		}
+	}
+	take_record(s, rec->line, vals, lens);
+	json_decref(o);
+	return 0;
+}
+
+/* ---- the request ---- */
+
+static bool token_char(char c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+/* Charset from the media type's parameter: UTF-8 unless said otherwise. */
+static int charset_of(const char *ctype, char name[24], struct a51_error *err)
+{
+	const char *p = ctype ? strcasestr(ctype, "charset=") : NULL;
+	int cs = CSV_CHARSET_UTF8;
+	size_t n = 0;
+
+	snprintf(name, 24, "utf-8");
+	if (!p)
+		return cs;
+	p += 8;
+	if (*p == '"')
+		p++;
+	while (p[n] && p[n] != ';' && p[n] != '"' && p[n] != ' ' && n < 23)
+		n++;
+	snprintf(name, 24, "%.*s", (int)n, p);
+	if (csv_charset_from_name(name, &cs) < 0) {
+		a51_error_set(err, A51_EINVAL, "Content-Type", "charset %s is not one of utf-8, windows-1252, latin1",
+			      name);
+		return -1;
+	}
+	return cs;
+}
+
+static void replay(struct http_request *r, json_t *prev)
+{
+	int status = (int)json_integer_value(json_object_get(prev, "http_status"));
+	json_t *resp = json_object_get(prev, "response");
+	char *body = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+
+	http_set_header(r, "Idempotent-Replayed", "true");
+	if (!body || !status) {
+		free(body);
+		http_problem(r, 409, "conflict", "an upload with this Idempotency-Key is still being processed");
+		return;
+	}
+	http_respond_owned(r, status, status >= 400 ? "application/problem+json" : "application/json", body,
+			   strlen(body));
+}
+
+static int upload_begin(struct http_request *r)
+{
+	static const char *const yesno[] = { "true", "false", NULL };
+	struct a51_error err = { 0 };
+	struct actor a = api_actor(r);
+	struct upload_new un = { 0 };
+	struct upload_state *s;
+	struct csv_options o;
+	struct fields q;
+	const char *ctype = http_header(r, "Content-Type"), *kind, *dry, *key;
+	char charset[24];
+	json_t *prev = NULL;
+	int cs;
+
+	query_begin(&q, r);
+	kind = http_query(r, "kind");
+	if (!kind)
+		field_error(&q, "kind", "is required: patients, mt_declarations, claims, stays or questionnaires");
+	else if (upload_kind_parse(kind) == UK_NONE)
+		field_error(&q, "kind", "must be patients, mt_declarations, claims, stays or questionnaires");
+	dry = query_enum(&q, "dry_run", yesno);
+	key = http_header(r, "Idempotency-Key");
+	if (key) {
+		size_t n = strlen(key);
+		bool ok = n >= 1 && n <= 200;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = token_char(key[i]);
+		if (!ok)
+			field_error(&q, "Idempotency-Key", "must be 1 to 200 visible ASCII characters");
+	}
+	if ((cs = charset_of(ctype, charset, &err)) < 0)
+		field_error(&q, "Content-Type", "%s", err.message);
+	if (!query_end(&q))
+		return -1;
+	if (r->content_length != UINT64_MAX && r->content_length > r->app->cfg->max_upload) {
+		http_problem(r, 413, "payload-too-large", "the body is %llu bytes; the limit is %llu",
+			     (unsigned long long)r->content_length, (unsigned long long)r->app->cfg->max_upload);
+		return -1;
+	}
+	if (!r->has_body) {
+		http_problem(r, 422, "validation", "the upload is empty");
+		return -1;
+	}
+	if (!(s = calloc(1, sizeof(*s)))) {
+		http_problem(r, 500, "internal", "out of memory");
+		return -1;
+	}
+	s->app = r->app;
+	s->fmt = upload_format(upload_kind_parse(kind));
+	s->dry_run = dry && strcmp(dry, "true") == 0;
+	s->ndjson = ctype && strncasecmp(ctype, "application/x-ndjson", 20) == 0;
+	s->max_bytes = r->app->cfg->max_upload;
+	s->copying = true;
+	s->t0 = util_now_ns();
+	s->ux.key = r->app->pseudo_key;
+	s->ux.keylen = r->app->pseudo_key_len;
+	s->errors = json_array();
+	buf_init(&s->line);
+	buf_init(&s->copy);
+	sha256_init(&s->sha);
+	for (size_t k = 0; k < 32; k++)
+		s->field_of[k] = -1;
+	/* the dataset: the structure of the path (when within reach), or the reference population */
+	if (http_param(r, "id") && !api_path_id(r, "id", &s->dataset))
+		goto fail;
+	if (!(s->data = db_acquire(r->app->upload_pool, &err))) {
+		http_set_header(r, "Retry-After", "5");
+		http_problem(r, 503, "database-unavailable", "all %d upload slots are busy; retry later",
+			     r->app->cfg->max_uploads);
+		goto fail;
+	}
+	if (s->dataset) {
+		char region[4];
+		if (store_reach_structure(s->data, &r->caller, s->dataset, region, &err) < 0) {
+			http_problem_from_error(r, &err);
+			goto fail;
+		}
+	}
+	un.dataset = s->dataset;
+	un.kind = s->fmt->name;
+	un.format = s->ndjson ? "ndjson" : "csv";
+	un.charset = charset;
+	un.dry_run = s->dry_run;
+	un.idempotency_key = key;
+	un.request_id = r->request_id;
+	if (store_upload_begin(s->data, &a, &un, &s->id, &prev, &err) < 0) {
+		if (prev)
+			replay(r, prev);
+		else
+			http_problem_from_error(r, &err);
+		json_decref(prev);
+		goto fail;
+	}
+	s->errfile = tmpfile();
+	csv_options_init(&o);
+	o.format = s->ndjson ? CSV_FORMAT_NDJSON : CSV_FORMAT_CSV;
+	o.charset = cs;
+	o.on_record = s->ndjson ? on_ndjson_record : on_csv_record;
+	o.ctx = s;
+	if (s->ndjson)
+		s->header_ok = true;
+	if (!(s->reader = csv_reader_new(&o, &err)) || store_upload_stage(s->data, s->fmt->kind, &err) < 0) {
+		http_problem_from_error(r, &err);
+		{
+			struct upload_result res = { .status = "failed", .http_status = 500, .message = err.message };
+			struct a51_error ignored = { 0 };
+			db_rollback(s->data);
+			store_upload_finish(s->data, s->id, &res, &ignored);
+		}
+		goto fail;
+	}
+	r->stream_state = s;
+	return 0;
+fail:
+	if (s->data)
+		db_release(r->app->upload_pool, s->data);
+	state_free(s);
+	return -1;
+}
+
+static int upload_chunk(struct http_request *r, const char *data, size_t len)
+{
+	struct upload_state *s = r->stream_state;
+
+	if (!s || s->too_large)
+		return 0;
+	s->bytes += len;
+	if (s->bytes > s->max_bytes) {
+		s->too_large = true; /* chunked: the limit is known only now */
+		return 0;
+	}
+	sha256_update(&s->sha, data, len);
+	csv_reader_feed(s->reader, data, len);
+	return 0;
+}
+
+/* The client went away mid-body: nothing of the file stays. */
+static void upload_abort(struct http_request *r)
+{
+	struct upload_state *s = r->stream_state;
+	struct upload_result res = { .status = "aborted", .message = "the client disconnected before the end" };
+	struct a51_error err = { 0 };
+
+	if (!s)
+		return;
+	store_upload_copy_end(s->data, "client disconnected", &err);
+	db_rollback(s->data);
+	res.bytes = (int64_t)s->bytes;
+	res.records = (int64_t)s->records;
+	store_upload_finish(s->data, s->id, &res, &err);
+	db_release(s->app->upload_pool, s->data);
+	log_info("upload.aborted", "upload %lld aborted after %llu bytes", (long long)s->id,
+		 (unsigned long long)s->bytes);
+	state_free(s);
+	r->stream_state = NULL;
+}
+
+static json_t *summary(const struct upload_state *s, const char *status, int64_t inserted, int64_t updated,
+		       const char *sha, int parse_ms, int merge_ms, const struct csv_stats *st)
+{
+	char url[64];
+
+	snprintf(url, sizeof(url), "/v1/uploads/%lld", (long long)s->id);
+	return json_pack("{s:I,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:{s:i,s:i},s:s}", "id", (json_int_t)s->id,
+			 "kind", s->fmt->name, "status", status, "format", s->ndjson ? "ndjson" : "csv", "dry_run",
+			 s->dry_run, "bytes", (json_int_t)s->bytes, "lines", (json_int_t)st->lines, "records",
+			 (json_int_t)s->records, "inserted", (json_int_t)inserted, "updated", (json_int_t)updated,
+			 "errors_count", (json_int_t)s->nerrors, "sha256", sha, "timings_ms", "parse", parse_ms, "merge",
+			 merge_ms, "url", url);
+}
+
+void api_uploads_create(struct http_request *r)
+{
+	struct upload_state *s = r->stream_state;
+	struct upload_result res = { 0 };
+	struct a51_error err = { 0 };
+	struct csv_stats st;
+	uint8_t digest[SHA256_LEN];
+	char sha[65];
+	int64_t inserted = 0, updated = 0, checked = 0;
+	json_t *out;
+	uint64_t t_merge;
+	int parse_ms, merge_ms = 0;
+
+	if (!s) {
+		http_problem(r, 500, "internal", "the upload was not started");
+		return;
+	}
+	r->stream_state = NULL; /* from here this handler owns it */
+	csv_reader_finish(s->reader);
+	csv_reader_stats(s->reader, &st);
+	sha256_final(&s->sha, digest);
+	util_hex(digest, sizeof(digest), sha);
+	if (s->too_large) {
+		add_error(s, 0, NULL, NULL, 0, "the body exceeds the upload limit");
+	} else if (s->records == 0 && s->nerrors == 0) {
+		add_error(s, st.lines, NULL, NULL, 0, "the file holds no record");
+	}
+	flush_copy(s, true);
+	parse_ms = (int)((util_now_ns() - s->t0) / 1000000u);
+	t_merge = util_now_ns();
+	if (s->nerrors == 0 && !s->db_failed) {
+		if (store_upload_copy_end(s->data, NULL, &s->dberr) < 0)
+			s->db_failed = true;
+		else if (store_upload_check(s->data, s->fmt->kind, s->dataset, FIRST_ERRORS, s->errors, &checked,
+					    &s->dberr) < 0)
+			s->db_failed = true;
+		s->nerrors += checked;
+		if (!s->db_failed && s->nerrors == 0) {
+			int rc = store_upload_merge(s->data, s->fmt->kind, s->dataset, s->id, &inserted, &updated,
+						    &s->dberr);
+			if (rc < 0 && strcmp(s->dberr.sqlstate, "21000") == 0) {
+				/* the same natural key twice in the file */
+				if (store_upload_duplicates(s->data, s->fmt->kind, FIRST_ERRORS, s->errors, &checked,
+							    &s->dberr) < 0)
+					s->db_failed = true;
+				s->nerrors += checked;
+			} else if (rc < 0) {
+				s->db_failed = true;
+			} else if ((uint64_t)(inserted + updated) < s->records && s->fmt->kind != UK_PATIENTS) {
+				checked = 0;
+				if (store_upload_unknown_patients(s->data, s->dataset, FIRST_ERRORS, s->errors,
+								  &checked, &s->dberr) < 0)
+					s->db_failed = true;
+				s->nerrors += checked;
+			}
+		}
+	} else if (!s->db_failed) {
+		store_upload_copy_end(s->data, "rejected", &err);
+	}
+	merge_ms = (int)((util_now_ns() - t_merge) / 1000000u);
+
+	res.bytes = (int64_t)s->bytes;
+	res.lines = (int64_t)st.lines;
+	res.records = (int64_t)s->records;
+	res.errors_count = s->nerrors;
+	res.sha256 = sha;
+	res.parse_ms = parse_ms;
+	res.merge_ms = merge_ms;
+	if (s->db_failed) {
+		db_rollback(s->data);
+		res.status = "failed";
+		res.http_status = s->dberr.code == A51_EUNAVAIL ? 503 : 500;
+		res.message = s->dberr.message;
+		store_upload_finish(s->data, s->id, &res, &err);
+		db_release(r->app->upload_pool, s->data);
+		log_error("upload.failed", "upload %lld: %s", (long long)s->id, s->dberr.message);
+		if (s->dberr.code == A51_EUNAVAIL || s->dberr.code == A51_ETIMEOUT)
+			http_problem_from_error(r, &s->dberr);
+		else
+			http_problem(r, 500, "internal", "the upload failed; quote request id %s", r->request_id);
+		state_free(s);
+		return;
+	}
+	if (s->nerrors) {
+		json_t *extra;
+		db_rollback(s->data);
+		out = summary(s, "rejected", 0, 0, sha, parse_ms, merge_ms, &st);
+		json_object_set_new(out, "errors_url",
+				    json_sprintf("/v1/uploads/%lld/errors", (long long)s->id));
+		extra = json_pack("{s:o}", "upload", out);
+		res.status = "rejected";
+		res.http_status = 422;
+		{
+			/* the stored answer is the problem document the client gets */
+			json_t *problem = problem_json(422, "validation", "the file is rejected: nothing was stored",
+						       r->request_id, json_incref(s->errors), json_incref(extra));
+			json_object_set_new(problem, "detail",
+					    json_sprintf("%lld error(s): the file is rejected and nothing was stored; "
+							 "the first %d are listed",
+							 (long long)s->nerrors, FIRST_ERRORS));
+			res.response = problem;
+			if (store_upload_finish(s->data, s->id, &res, &err) == 0 && s->errfile)
+				store_upload_errors_load(s->data, s->id, s->errfile, &err);
+			json_decref(problem);
+		}
+		db_release(r->app->upload_pool, s->data);
+		http_problem_ex(r, 422, "validation", json_incref(s->errors), extra,
+				"%lld error(s): the file is rejected and nothing was stored; the first %d are listed",
+				(long long)s->nerrors, FIRST_ERRORS);
+		state_free(s);
+		return;
+	}
+	out = summary(s, s->dry_run ? "validated" : "succeeded", inserted, updated, sha, parse_ms, merge_ms, &st);
+	res.status = "succeeded";
+	res.inserted = inserted;
+	res.updated = updated;
+	res.http_status = s->dry_run ? 200 : 201;
+	res.response = out;
+	if (s->dry_run) {
+		/* everything was checked and merged, then undone */
+		db_rollback(s->data);
+		store_upload_finish(s->data, s->id, &res, &err);
+	} else if (store_upload_finish(s->data, s->id, &res, &err) < 0 || db_commit(s->data, &err) < 0) {
+		db_rollback(s->data);
+		db_release(r->app->upload_pool, s->data);
+		json_decref(out);
+		http_problem_from_error(r, &err);
+		state_free(s);
+		return;
+	}
+	db_release(r->app->upload_pool, s->data);
+	{
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/v1/uploads/%lld", (long long)s->id);
+		http_set_header(r, "Location", loc);
+	}
+	log_info("upload.done", "upload %lld (%s): %llu records, %lld inserted, %lld updated, parse %d ms, merge %d ms",
+		 (long long)s->id, s->fmt->name, (unsigned long long)s->records, (long long)inserted, (long long)updated,
+		 parse_ms, merge_ms);
+	http_respond_json(r, s->dry_run ? 200 : 201, out);
+	state_free(s);
+}
+
+const struct body_stream api_upload_stream = {
+	.begin = upload_begin,
+	.chunk = upload_chunk,
+	.abort = upload_abort,
+};
+
+/* ---- reading ---- */
+
+void api_uploads_get(struct http_request *r)
+{
+	struct a51_error err = { 0 };
+	struct db_conn *c;
+	json_t *out;
+	int64_t id;
+
+	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
+		return;
+	if (store_upload_get(c, &r->caller, id, &out, &err) < 0) {
+		api_fail(r, c, &err);
+		return;
+	}
+	api_db_release(r, c);
+	json_object_set_new(out, "errors_url", json_sprintf("/v1/uploads/%lld/errors", (long long)id));
+	http_respond_json(r, 200, out);
+}
+
+static void list_uploads(struct http_request *r, int64_t dataset)
+{
+	static const char *const query[] = { "limit", NULL };
+	struct a51_error err = { 0 };
+	struct db_conn *c;
+	json_t *items;
+	int64_t before;
+	int limit;
+
+	if (!api_page_params(r, 50, 500, &limit, &before) || !(c = api_db(r)))
+		return;
+	if (dataset) {
+		char region[4];
+		if (store_reach_structure(c, &r->caller, dataset, region, &err) < 0) {
+			api_fail(r, c, &err);
+			return;
+		}
+	}
+	if (store_uploads_list(c, &r->caller, dataset, before, limit, &items, &err) < 0) {
+		api_fail(r, c, &err);
+		return;
+	}
+	api_db_release(r, c);
+	http_respond_json(r, 200, api_page(items, limit, api_base_url(r, query)));
+}
+
+void api_structure_uploads_list(struct http_request *r)
+{
+	int64_t sid;
+
+	if (api_path_id(r, "id", &sid))
+		list_uploads(r, sid);
+}
+
+void api_reference_uploads_list(struct http_request *r)
+{
+	list_uploads(r, 0);
+}
+
+/* The full error list, as JSON pages or as one CSV file. */
+void api_upload_errors(struct http_request *r)
+{
+	static const char *const query[] = { "limit", "format", NULL };
+	static const char *const formats_allowed[] = { "json", "csv", NULL };
+	struct a51_error err = { 0 };
+	struct db_conn *c;
+	struct fields q;
+	const char *fmt;
+	json_t *items;
+	int64_t id, after;
+	int limit;
+
+	if (!api_path_id(r, "id", &id))
+		return;
+	query_begin(&q, r);
+	fmt = query_enum(&q, "format", formats_allowed);
+	limit = (int)query_int(&q, "limit", 1, 100000, fmt && strcmp(fmt, "csv") == 0 ? 100000 : 100);
+	after = query_int(&q, "cursor", 0, INT64_MAX, 0);
+	if (!query_end(&q) || !(c = api_db(r)))
+		return;
+	if (store_upload_errors(c, &r->caller, id, after, limit, &items, &err) < 0) {
+		api_fail(r, c, &err);
+		return;
+	}
+	api_db_release(r, c);
+	if (fmt && strcmp(fmt, "csv") == 0) {
+		struct buf b;
+		size_t i;
+		json_t *e;
+		char *body, disp[96];
+		size_t len;
+
+		buf_init(&b);
+		buf_puts(&b, "line;column;value;reason\r\n");
+		json_array_foreach(items, i, e) {
+			const char *cols[3] = { json_string_value(json_object_get(e, "column")),
+						json_string_value(json_object_get(e, "value")),
+						json_string_value(json_object_get(e, "reason")) };
+			buf_printf(&b, "%lld", (long long)json_integer_value(json_object_get(e, "line")));
+			for (int k = 0; k < 3; k++) {
+				buf_putc(&b, ';');
+				if (!cols[k])
+					continue;
+				buf_putc(&b, '"');
+				for (const char *p = cols[k]; *p; p++) {
+					if (*p == '"')
+						buf_putc(&b, '"');
+					buf_putc(&b, *p);
+				}
+				buf_putc(&b, '"');
+			}
+			buf_puts(&b, "\r\n");
+		}
+		json_decref(items);
+		if (b.oom) {
+			buf_release(&b);
+			http_problem(r, 500, "internal", "out of memory");
+			return;
+		}
+		snprintf(disp, sizeof(disp), "attachment; filename=\"upload-%lld-errors.csv\"", (long long)id);
+		http_set_header(r, "Content-Disposition", disp);
+		body = buf_steal(&b, &len);
+		http_respond_owned(r, 200, "text/csv; charset=utf-8", body, len);
+		return;
+	}
+	http_respond_json(r, 200, api_page(items, limit, api_base_url(r, query)));
+}

@@ -1,0 +1,562 @@
+/* Uploads: the receiving record, the staging table fed by COPY, the checks
+ * that need the database, and the merge by natural key — all of a file in one
+ * transaction, so that a rejected or interrupted upload leaves nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a51/formats.h"
+#include "a51/store.h"
+#include "a51/util.h"
+#include "a51/banned.h"
+
+/* ---- the upload record ---- */
+
+#define UPLOAD_COLUMNS                                                                                    \
+	"u.id, u.dataset, u.structure_id, u.kind, u.format, u.charset, u.dry_run, u.status,"             \
+	" u.idempotency_key, u.token_id, u.scope, u.request_id, u.bytes, u.sha256, u.lines, u.records,"   \
+	" u.inserted, u.updated, u.errors_count, u.message, u.http_status,"                             \
+	" to_char(u.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at,"   \
+	" to_char(u.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at," \
+	" u.parse_ms, u.merge_ms"
+
+/* Uploads of a structure's dataset follow its tenancy; the reference
+ * population's are national. */
+#define UPLOAD_SCOPE                                                                                    \
+	"($1 = 'national' OR (u.dataset <> 0 AND (($1 = 'ars' AND s.region = $2)"                          \
+	" OR ($1 = 'structure' AND s.id = $3::bigint))))"
+
+static const struct db_stmt Q_BEGIN = {
+	"upload_begin",
+	"INSERT INTO uploads (dataset, structure_id, kind, format, charset, dry_run, status, idempotency_key,"
+	" token_id, scope, request_id) VALUES ($1::bigint, nullif($1::bigint, 0), $2, $3, $4, $5, 'receiving', $6, $7, $8, $9)"
+	" RETURNING id",
+	9
+};
+static const struct db_stmt Q_BY_KEY = {
+	"upload_by_key",
+	"SELECT u.id, u.status, u.http_status, u.response, u.kind, u.dataset FROM uploads u"
+	" WHERE u.scope = $1 AND u.idempotency_key = $2",
+	2
+};
+static const struct db_stmt Q_RELEASE_KEY = {
+	"upload_release_key", "UPDATE uploads SET idempotency_key = NULL WHERE id = $1", 1
+};
+
+int store_upload_begin(struct db_conn *c, const struct actor *a, const struct upload_new *u, int64_t *id,
+		       json_t **existing, struct a51_error *err)
+{
+	char dataset[24], token[24];
+	const char *params[9];
+	PGresult *res;
+
+	*existing = NULL;
+	snprintf(dataset, sizeof(dataset), "%lld", (long long)u->dataset);
+	snprintf(token, sizeof(token), "%lld", (long long)a->caller->token_id);
+	params[0] = dataset;
+	params[1] = u->kind;
+	params[2] = u->format;
+	params[3] = u->charset;
+	params[4] = u->dry_run ? "true" : "false";
+	params[5] = u->idempotency_key;
+	params[6] = a->caller->token_id ? token : NULL;
+	params[7] = a->caller->scope;
+	params[8] = u->request_id;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const char *kp[2] = { a->caller->scope, u->idempotency_key };
+		json_t *prev;
+		const char *status;
+
+		res = db_exec(c, &Q_BEGIN, params, err);
+		if (res) {
+			util_parse_i64(PQgetvalue(res, 0, 0), 1, INT64_MAX, id);
+			PQclear(res);
+			return 0;
+		}
+		if (err->code != A51_ECONFLICT || !u->idempotency_key)
+			return err->code;
+		if (store_one(c, &Q_BY_KEY, kp, &prev, err) < 0)
+			return err->code == A51_ENOTFOUND ? a51_error_set(err, A51_ECONFLICT, "Idempotency-Key",
+									   "the key is being used; retry")
+							  : err->code;
+		status = json_string_value(json_object_get(prev, "status"));
+		if (strcmp(status, "aborted") != 0 && strcmp(status, "failed") != 0) {
+			*existing = prev;
+			return a51_error_set(err, A51_ECONFLICT, "Idempotency-Key", "upload %lld has this key",
+					     (long long)json_integer_value(json_object_get(prev, "id")));
+		}
+		/* An interrupted attempt stored nothing: its key passes to this retry. */
+		{
+			char pid[24];
+			const char *rp[1] = { pid };
+			snprintf(pid, sizeof(pid), "%lld", (long long)json_integer_value(json_object_get(prev, "id")));
+			json_decref(prev);
+			if (!(res = db_exec(c, &Q_RELEASE_KEY, rp, err)))
+				return err->code;
+			PQclear(res);
+		}
+	}
+	return a51_error_set(err, A51_ECONFLICT, "Idempotency-Key", "the key is being used; retry");
+}
+
+/* ---- staging ---- */
+
+static const char *const staging_ddl[UK__COUNT] = {
+	[UK_PATIENTS] = "CREATE TEMP TABLE staging (line bigint, pseudonym bytea, birth_year int, birth_month int,"
+			" sex int, commune text, c2s boolean, ame boolean, death_date date, ald text) ON COMMIT DROP",
+	[UK_MT_DECLARATIONS] = "CREATE TEMP TABLE staging (line bigint, pseudonym bytea, gp_rpps text, start_on date,"
+			       " end_on date) ON COMMIT DROP",
+	[UK_CLAIMS] = "CREATE TEMP TABLE staging (line bigint, claim_id text, pseudonym bytea, care_date date, rpps text,"
+		      " act_code text, quantity int, base_cents bigint, reimbursed_cents bigint, extra_fees_cents bigint)"
+		      " ON COMMIT DROP",
+	[UK_STAYS] = "CREATE TEMP TABLE staging (line bigint, stay_id text, finess text, pseudonym bytea, field text,"
+		     " admission_date date, discharge_date date, ghm text, entry_mode text, provenance text,"
+		     " exit_mode text, destination text, main_diagnosis text, procedure text, amount_cents bigint)"
+		     " ON COMMIT DROP",
+	[UK_QUESTIONNAIRES] = "CREATE TEMP TABLE staging (line bigint, questionnaire text, pseudonym bytea,"
+			      " answered_on date, item int, answer int) ON COMMIT DROP",
+};
+
+int store_upload_stage(struct db_conn *c, int kind, struct a51_error *err)
+{
+	PGresult *res;
+
+	if (kind <= UK_NONE || kind >= UK__COUNT)
+		return a51_error_set(err, A51_EINVAL, "kind", "unknown kind");
+	if (db_begin(c, err) < 0)
+		return err->code;
+	/* Large joins and sorts of the merge: give them memory. */
+	if (db_run(c, "SET LOCAL work_mem = '256MB'", err) < 0 || db_run(c, staging_ddl[kind], err) < 0)
+		return err->code;
+	res = PQexec(db_pg(c), "COPY staging FROM STDIN");
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		db_error_from(db_pg(c), res, err);
+		PQclear(res);
+		return err->code;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int store_upload_copy(struct db_conn *c, const char *data, size_t n, struct a51_error *err)
+{
+	if (PQputCopyData(db_pg(c), data, (int)n) != 1)
+		return db_error_from(db_pg(c), NULL, err);
+	return 0;
+}
+
+int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *err)
+{
+	PGconn *pg = db_pg(c);
+	PGresult *res;
+	int rc = 0;
+
+	if (PQputCopyEnd(pg, why) != 1)
+		return db_error_from(pg, NULL, err);
+	while ((res = PQgetResult(pg))) {
+		if (!why && PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = db_error_from(pg, res, err);
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* ---- checks ---- */
+
+/* One scan of the staging table per kind: the rules between columns. */
+static const char *const row_checks[UK__COUNT] = {
+	[UK_PATIENTS] = "SELECT line, 'death_date', death_date::text, 'before the birth month'"
+			" FROM staging WHERE death_date < make_date(birth_year, coalesce(birth_month, 1), 1)",
+	[UK_MT_DECLARATIONS] = "SELECT line, 'end_on', end_on::text, 'before start_on' FROM staging WHERE end_on < start_on",
+	[UK_CLAIMS] = "SELECT line, 'reimbursed_amount', NULL, 'more than the base amount' FROM staging"
+		      " WHERE reimbursed_cents > base_cents",
+	[UK_STAYS] = "SELECT line, col, NULL, reason FROM (SELECT line,"
+		     " CASE WHEN discharge_date < admission_date THEN 'discharge_date'"
+		     "  WHEN field = 'MCO' AND ghm IS NULL THEN 'ghm'"
+		     "  WHEN field = 'MCO' AND main_diagnosis IS NULL THEN 'main_diagnosis' END AS col,"
+		     " CASE WHEN discharge_date < admission_date THEN 'before the admission date'"
+		     "  ELSE 'required for an MCO stay' END AS reason FROM staging) t WHERE col IS NOT NULL",
+	[UK_QUESTIONNAIRES] = NULL,
+};
+
+static int collect(struct db_conn *c, const char *sql, int max, json_t *errors, int64_t *count, struct a51_error *err)
+{
+	char limited[2048];
+	PGresult *res;
+
+	snprintf(limited, sizeof(limited), "SELECT *, count(*) OVER () FROM (%s) e ORDER BY 1 LIMIT %d", sql, max);
+	res = PQexec(db_pg(c), limited);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		db_error_from(db_pg(c), res, err);
+		PQclear(res);
+		return err->code;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *e = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
+				      "column", PQgetvalue(res, i, 1), "reason", PQgetvalue(res, i, 3));
+		if (!PQgetisnull(res, i, 2))
+			json_object_set_new(e, "value", json_string(PQgetvalue(res, i, 2)));
+		json_array_append_new(errors, e);
+	}
+	if (PQntuples(res))
+		*count += strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+int store_upload_check(struct db_conn *c, int kind, int64_t dataset, int max, json_t *errors, int64_t *count,
+		       struct a51_error *err)
+{
+	(void)dataset;
+	if (!row_checks[kind])
+		return 0;
+	return collect(c, row_checks[kind], max, errors, count, err);
+}
+
+/* ---- merge ---- */
+
+/* The patients a dataset may refer to: the structure's linked patients, or the reference population. */
+#define KNOWN(p)                                                                                          \
+	"(CASE WHEN $1::bigint = 0 THEN EXISTS (SELECT 1 FROM reference_patients r WHERE r.patient_id = " p ".id)" \
+	" ELSE EXISTS (SELECT 1 FROM patient_links l WHERE l.patient_id = " p ".id AND l.structure_id = $1) END)"
+
+#define COUNTED "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM m"
+
+static const char *const merge_sql[UK__COUNT] = {
+	[UK_MT_DECLARATIONS] =
+		"WITH m AS (INSERT INTO mt_declarations (patient_id, gp_rpps, start_on, end_on)"
+		" SELECT p.id, s.gp_rpps, s.start_on, s.end_on FROM staging s JOIN patients p ON p.pseudonym = s.pseudonym"
+		" WHERE " KNOWN("p")
+		" ON CONFLICT (patient_id, start_on) DO UPDATE SET gp_rpps = EXCLUDED.gp_rpps, end_on = EXCLUDED.end_on"
+		" RETURNING (xmax = 0) AS ins) " COUNTED,
+	[UK_CLAIMS] =
+		"WITH m AS (INSERT INTO claims (dataset, claim_id, patient_id, care_date, rpps, act_code, quantity,"
+		" base_cents, reimbursed_cents, extra_fees_cents, upload_id)"
+		" SELECT $1, s.claim_id, p.id, s.care_date, s.rpps, s.act_code, s.quantity, s.base_cents,"
+		" s.reimbursed_cents, coalesce(s.extra_fees_cents, 0), $2"
+		" FROM staging s JOIN patients p ON p.pseudonym = s.pseudonym WHERE " KNOWN("p")
+		" ON CONFLICT (dataset, claim_id) DO UPDATE SET patient_id = EXCLUDED.patient_id,"
+		" care_date = EXCLUDED.care_date, rpps = EXCLUDED.rpps, act_code = EXCLUDED.act_code,"
+		" quantity = EXCLUDED.quantity, base_cents = EXCLUDED.base_cents,"
+		" reimbursed_cents = EXCLUDED.reimbursed_cents, extra_fees_cents = EXCLUDED.extra_fees_cents,"
+		" upload_id = EXCLUDED.upload_id RETURNING (xmax = 0) AS ins) " COUNTED,
+	[UK_STAYS] =
+		"WITH m AS (INSERT INTO stays (dataset, stay_id, patient_id, finess, field, admission_date,"
+		" discharge_date, ghm, entry_mode, provenance, exit_mode, destination, main_diagnosis, procedure,"
+		" amount_cents, upload_id)"
+		" SELECT $1, s.stay_id, p.id, s.finess, s.field, s.admission_date, s.discharge_date, s.ghm, s.entry_mode,"
+		" s.provenance, s.exit_mode, s.destination, s.main_diagnosis, s.procedure, s.amount_cents, $2"
+		" FROM staging s JOIN patients p ON p.pseudonym = s.pseudonym WHERE " KNOWN("p")
+		" ON CONFLICT (dataset, stay_id) DO UPDATE SET patient_id = EXCLUDED.patient_id, finess = EXCLUDED.finess,"
+		" field = EXCLUDED.field, admission_date = EXCLUDED.admission_date,"
+		" discharge_date = EXCLUDED.discharge_date, ghm = EXCLUDED.ghm, entry_mode = EXCLUDED.entry_mode,"
+		" provenance = EXCLUDED.provenance, exit_mode = EXCLUDED.exit_mode, destination = EXCLUDED.destination,"
+		" main_diagnosis = EXCLUDED.main_diagnosis, procedure = EXCLUDED.procedure,"
+		" amount_cents = EXCLUDED.amount_cents, upload_id = EXCLUDED.upload_id RETURNING (xmax = 0) AS ins) "
+		COUNTED,
+	[UK_QUESTIONNAIRES] =
+		"WITH m AS (INSERT INTO questionnaire_answers (dataset, questionnaire, patient_id, answered_on, item,"
+		" answer, upload_id) SELECT $1, s.questionnaire, p.id, s.answered_on, s.item, s.answer, $2"
+		" FROM staging s JOIN patients p ON p.pseudonym = s.pseudonym WHERE " KNOWN("p")
+		" ON CONFLICT (dataset, questionnaire, patient_id, answered_on, item) DO UPDATE SET"
+		" answer = EXCLUDED.answer, upload_id = EXCLUDED.upload_id RETURNING (xmax = 0) AS ins) " COUNTED,
+};
+
+/* Patients are merged in steps: the records, then their ALD lists (replaced),
+ * then their link to the dataset. */
+static const char *const patient_steps[] = {
+	"CREATE TEMP TABLE merged (id bigint, pseudonym bytea, ins boolean) ON COMMIT DROP",
+	"WITH m AS (INSERT INTO patients (pseudonym, birth_year, birth_month, sex, commune, c2s, ame, death_date)"
+	" SELECT pseudonym, birth_year, birth_month, sex, commune, coalesce(c2s, false), coalesce(ame, false),"
+	" death_date FROM staging"
+	" ON CONFLICT (pseudonym) DO UPDATE SET birth_year = EXCLUDED.birth_year, birth_month = EXCLUDED.birth_month,"
+	" sex = EXCLUDED.sex, commune = EXCLUDED.commune, c2s = EXCLUDED.c2s, ame = EXCLUDED.ame,"
+	" death_date = EXCLUDED.death_date, version = patients.version + 1, updated_at = now()"
+	" RETURNING id, pseudonym, (xmax = 0) AS ins) INSERT INTO merged SELECT * FROM m",
+	"DELETE FROM patient_ald a USING merged m WHERE a.patient_id = m.id",
+	"INSERT INTO patient_ald (patient_id, ald, start_on, end_on)"
+	" SELECT m.id, split_part(e, '/', 1)::smallint, split_part(e, '/', 2)::date,"
+	" nullif(split_part(e, '/', 3), '')::date"
+	" FROM staging s JOIN merged m ON m.pseudonym = s.pseudonym,"
+	" regexp_split_to_table(s.ald, '\\|') AS e WHERE s.ald IS NOT NULL",
+};
+
+static int run_params(struct db_conn *c, const char *sql, int n, const char *const *params, PGresult **out,
+		      struct a51_error *err)
+{
+	PGresult *res = PQexecParams(db_pg(c), sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db_error_from(db_pg(c), res, err);
+		PQclear(res);
+		return err->code;
+	}
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+static int merge_patients(struct db_conn *c, int64_t dataset, const char *dataset_s, const char *upload_s,
+			  int64_t *inserted, int64_t *updated, struct a51_error *err)
+{
+	const char *params[1] = { dataset ? dataset_s : upload_s };
+	PGresult *res;
+
+	for (size_t i = 0; i < A51_ARRAY_LEN(patient_steps); i++)
+		if (run_params(c, patient_steps[i], 0, NULL, NULL, err) < 0)
+			return err->code;
+	if (run_params(c,
+		       dataset ? "INSERT INTO patient_links (patient_id, structure_id) SELECT id, $1 FROM merged"
+				 " ON CONFLICT DO NOTHING"
+			       : "INSERT INTO reference_patients (patient_id, upload_id) SELECT id, $1 FROM merged"
+				 " ON CONFLICT (patient_id) DO UPDATE SET upload_id = EXCLUDED.upload_id",
+		       1, params, NULL, err) < 0)
+		return err->code;
+	if (run_params(c, "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM merged", 0, NULL,
+		       &res, err) < 0)
+		return err->code;
+	*inserted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*updated = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upload_id, int64_t *inserted,
+		       int64_t *updated, struct a51_error *err)
+{
+	char dataset_s[24], upload_s[24];
+	const char *params[2] = { dataset_s, upload_s };
+	PGresult *res;
+
+	*inserted = *updated = 0;
+	snprintf(dataset_s, sizeof(dataset_s), "%lld", (long long)dataset);
+	snprintf(upload_s, sizeof(upload_s), "%lld", (long long)upload_id);
+	/* Planner statistics for the freshly filled staging table. */
+	if (db_run(c, "ANALYZE staging", err) < 0 || db_run(c, "SAVEPOINT merge", err) < 0)
+		return err->code;
+	if (kind == UK_PATIENTS) {
+		if (merge_patients(c, dataset, dataset_s, upload_s, inserted, updated, err) < 0)
+			goto failed;
+		return 0;
+	}
+	if (run_params(c, merge_sql[kind], kind == UK_MT_DECLARATIONS ? 1 : 2, params, &res, err) < 0)
+		goto failed;
+	*inserted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*updated = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return 0;
+failed:
+	/* Back to before the merge, so that the caller may still look for the lines at fault. */
+	{
+		struct a51_error ignored = { 0 };
+		db_run(c, "ROLLBACK TO SAVEPOINT merge", &ignored);
+	}
+	return err->code;
+}
+
+/* After a merge that took fewer rows than the file had: the lines whose patient
+ * the dataset does not know. After a merge that hit a key twice: the repeats. */
+int store_upload_unknown_patients(struct db_conn *c, int64_t dataset, int max, json_t *errors, int64_t *count,
+				  struct a51_error *err)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT s.line, 'nir', NULL::text, 'unknown patient: upload this patient to the %s first'"
+		 " FROM staging s LEFT JOIN patients p ON p.pseudonym = s.pseudonym"
+		 " WHERE p.id IS NULL OR NOT %s",
+		 dataset ? "structure" : "reference population",
+		 dataset ? "EXISTS (SELECT 1 FROM patient_links l WHERE l.patient_id = p.id AND l.structure_id = "
+			 : "EXISTS (SELECT 1 FROM reference_patients r WHERE r.patient_id = p.id)");
+	if (dataset)
+		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%lld)", (long long)dataset);
+	return collect(c, sql, max, errors, count, err);
+}
+
+static const char *const natural_key[UK__COUNT] = {
+	[UK_PATIENTS] = "pseudonym",
+	[UK_MT_DECLARATIONS] = "pseudonym, start_on",
+	[UK_CLAIMS] = "claim_id",
+	[UK_STAYS] = "stay_id",
+	[UK_QUESTIONNAIRES] = "questionnaire, pseudonym, answered_on, item",
+};
+static const char *const key_column[UK__COUNT] = {
+	[UK_PATIENTS] = "nir", [UK_MT_DECLARATIONS] = "start_on", [UK_CLAIMS] = "claim_id",
+	[UK_STAYS] = "stay_id", [UK_QUESTIONNAIRES] = "item",
+};
+
+int store_upload_duplicates(struct db_conn *c, int kind, int max, json_t *errors, int64_t *count,
+			    struct a51_error *err)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT line, '%s', NULL::text, 'repeats the record of line ' || first FROM"
+		 " (SELECT line, min(line) OVER (PARTITION BY %s) AS first FROM staging) t WHERE line <> first",
+		 key_column[kind], natural_key[kind]);
+	return collect(c, sql, max, errors, count, err);
+}
+
+/* ---- finishing ---- */
+
+static const struct db_stmt Q_FINISH = {
+	"upload_finish",
+	"UPDATE uploads SET status = $2, http_status = $3, bytes = $4, lines = $5, records = $6, inserted = $7,"
+	" updated = $8, errors_count = $9, sha256 = $10, message = $11, parse_ms = $12, merge_ms = $13,"
+	" response = $14::jsonb, finished_at = now() WHERE id = $1",
+	14
+};
+
+int store_upload_finish(struct db_conn *c, int64_t id, const struct upload_result *r, struct a51_error *err)
+{
+	char v[10][24];
+	const char *params[14];
+	char *response = r->response ? json_dumps(r->response, JSON_COMPACT) : NULL;
+	PGresult *res;
+
+	snprintf(v[0], 24, "%lld", (long long)id);
+	snprintf(v[1], 24, "%d", r->http_status);
+	snprintf(v[2], 24, "%lld", (long long)r->bytes);
+	snprintf(v[3], 24, "%lld", (long long)r->lines);
+	snprintf(v[4], 24, "%lld", (long long)r->records);
+	snprintf(v[5], 24, "%lld", (long long)r->inserted);
+	snprintf(v[6], 24, "%lld", (long long)r->updated);
+	snprintf(v[7], 24, "%lld", (long long)r->errors_count);
+	snprintf(v[8], 24, "%d", r->parse_ms);
+	snprintf(v[9], 24, "%d", r->merge_ms);
+	params[0] = v[0];
+	params[1] = r->status;
+	params[2] = v[1];
+	params[3] = v[2];
+	params[4] = v[3];
+	params[5] = v[4];
+	params[6] = v[5];
+	params[7] = v[6];
+	params[8] = v[7];
+	params[9] = r->sha256;
+	params[10] = r->message;
+	params[11] = v[8];
+	params[12] = v[9];
+	params[13] = response;
+	res = db_exec(c, &Q_FINISH, params, err);
+	free(response);
+	if (!res)
+		return err->code;
+	PQclear(res);
+	return 0;
+}
+
+int store_upload_errors_load(struct db_conn *c, int64_t id, FILE *f, struct a51_error *err)
+{
+	PGconn *pg = db_pg(c);
+	char sql[128], chunk[65536];
+	PGresult *res;
+	size_t n;
+
+	(void)id; /* the rows carry their upload id */
+	snprintf(sql, sizeof(sql), "COPY upload_errors (upload_id, seq, line, col, value, reason) FROM STDIN");
+	res = PQexec(pg, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		db_error_from(pg, res, err);
+		PQclear(res);
+		return err->code;
+	}
+	PQclear(res);
+	rewind(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (PQputCopyData(pg, chunk, (int)n) != 1)
+			break;
+	}
+	return store_upload_copy_end(c, NULL, err);
+}
+
+/* ---- reading ---- */
+
+static const struct db_stmt Q_GET = {
+	"upload_get",
+	"SELECT " UPLOAD_COLUMNS " FROM uploads u LEFT JOIN structures s ON s.id = u.structure_id"
+	" WHERE u.id = $4 AND " UPLOAD_SCOPE,
+	4
+};
+
+int store_upload_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+		     struct a51_error *err)
+{
+	struct scope_params sp;
+	char sid[24];
+	const char *params[4];
+	int rc;
+
+	store_scope(caller, &sp);
+	snprintf(sid, sizeof(sid), "%lld", (long long)id);
+	params[0] = sp.v[0];
+	params[1] = sp.v[1];
+	params[2] = sp.v[2];
+	params[3] = sid;
+	rc = store_one(c, &Q_GET, params, out, err);
+	if (rc == A51_ENOTFOUND)
+		a51_error_set(err, A51_ENOTFOUND, "id", "no upload %lld", (long long)id);
+	return rc;
+}
+
+static const struct db_stmt Q_LIST = {
+	"uploads_list",
+	"SELECT " UPLOAD_COLUMNS " FROM uploads u LEFT JOIN structures s ON s.id = u.structure_id"
+	" WHERE u.dataset = $4 AND " UPLOAD_SCOPE " AND ($5::bigint = 0 OR u.id < $5) ORDER BY u.id DESC LIMIT $6",
+	6
+};
+
+int store_uploads_list(struct db_conn *c, const struct caller *caller, int64_t dataset, int64_t before_id, int limit,
+		       json_t **items, struct a51_error *err)
+{
+	struct scope_params sp;
+	char ds[24], before[24], lim[16];
+	const char *params[6];
+
+	store_scope(caller, &sp);
+	snprintf(ds, sizeof(ds), "%lld", (long long)dataset);
+	snprintf(before, sizeof(before), "%lld", (long long)before_id);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	params[0] = sp.v[0];
+	params[1] = sp.v[1];
+	params[2] = sp.v[2];
+	params[3] = ds;
+	params[4] = before;
+	params[5] = lim;
+	return store_all(c, &Q_LIST, params, items, err);
+}
+
+static const struct db_stmt Q_ERRORS = {
+	"upload_errors_list",
+	"SELECT e.seq AS id, e.line, e.col AS column, e.value, e.reason FROM upload_errors e"
+	" JOIN uploads u ON u.id = e.upload_id LEFT JOIN structures s ON s.id = u.structure_id"
+	" WHERE e.upload_id = $4 AND " UPLOAD_SCOPE " AND e.seq > $5 ORDER BY e.seq LIMIT $6",
+	6
+};
+
+int store_upload_errors(struct db_conn *c, const struct caller *caller, int64_t id, int64_t after_seq, int limit,
+			json_t **items, struct a51_error *err)
+{
+	struct scope_params sp;
+	char uid[24], after[24], lim[16];
+	const char *params[6];
+	json_t *probe;
+	int rc;
+
+	if ((rc = store_upload_get(c, caller, id, &probe, err)) < 0)
+		return rc;
+	json_decref(probe);
+	store_scope(caller, &sp);
+	snprintf(uid, sizeof(uid), "%lld", (long long)id);
+	snprintf(after, sizeof(after), "%lld", (long long)after_seq);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	params[0] = sp.v[0];
+	params[1] = sp.v[1];
+	params[2] = sp.v[2];
+	params[3] = uid;
+	params[4] = after;
+	params[5] = lim;
+	return store_all(c, &Q_ERRORS, params, items, err);
+}
