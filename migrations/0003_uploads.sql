@@ -52,10 +52,13 @@ CREATE TABLE reference_patients (
 
 -- Town care (ville): one line per act. Money in cents; extra fees (dépassements)
 -- are kept apart from the base and never enter a forfait.
+-- patient_id has no foreign key on purpose: rows come only through uploads,
+-- which resolve every patient against the dataset before writing, and patients
+-- are never deleted; a per-row key check would halve the ingest rate.
 CREATE TABLE claims (
     dataset            bigint NOT NULL,
     claim_id           text NOT NULL,
-    patient_id         bigint NOT NULL REFERENCES patients (id),
+    patient_id         bigint NOT NULL,
     care_date          date NOT NULL,
     rpps               text,
     act_code           text NOT NULL,
@@ -72,7 +75,7 @@ CREATE INDEX claims_patient ON claims (patient_id, care_date);
 CREATE TABLE stays (
     dataset          bigint NOT NULL,
     stay_id          text NOT NULL,
-    patient_id       bigint NOT NULL REFERENCES patients (id),
+    patient_id       bigint NOT NULL,
     finess           text NOT NULL,
     field            text NOT NULL CHECK (field IN ('MCO','SSR','HAD')),
     admission_date   date NOT NULL,
@@ -94,7 +97,7 @@ CREATE INDEX stays_finess ON stays (finess, admission_date);
 CREATE TABLE questionnaire_answers (
     dataset        bigint NOT NULL,
     questionnaire  text NOT NULL,
-    patient_id     bigint NOT NULL REFERENCES patients (id),
+    patient_id     bigint NOT NULL,
     answered_on    date NOT NULL,
     item           smallint NOT NULL,
     answer         smallint NOT NULL,

@@ -7,6 +7,7 @@
 #include "a51/dates.h"
 #include "a51/db.h"
 #include "a51/store.h"
+#include "a51/synth.h"
 #include "a51/util.h"
 #include "a51/banned.h"
 
@@ -165,4 +166,77 @@ int cli_token(const struct a51_config *cfg, int argc, char **argv, int idx)
 	db_release(pool, c);
 	db_pool_free(pool);
 	return rc;
+}
+
+int cli_synth(int argc, char **argv, int idx)
+{
+	struct synth_options o = { .patients = 10000, .structures = 12, .reference = 0, .year = 2024, .years = 1,
+				   .seed = 1, .region = "84", .out = NULL };
+	struct synth_counts counts;
+	struct a51_error err = { 0 };
+	int64_t v;
+
+	for (; idx < argc; idx++) {
+		const char *a = argv[idx], *val = idx + 1 < argc ? argv[idx + 1] : NULL;
+		int64_t lo = 0, hi = 0;
+		long *lp = NULL;
+		int *ip = NULL;
+
+		if (strcmp(a, "--out") == 0 && val) {
+			o.out = val;
+			idx++;
+			continue;
+		}
+		if (strcmp(a, "--region") == 0 && val) {
+			snprintf(o.region, sizeof(o.region), "%s", val);
+			idx++;
+			continue;
+		}
+		if (strcmp(a, "--patients") == 0)
+			lp = &o.patients, lo = 0, hi = 50000000;
+		else if (strcmp(a, "--reference") == 0)
+			lp = &o.reference, lo = 0, hi = 50000000;
+		else if (strcmp(a, "--structures") == 0)
+			ip = &o.structures, lo = 0, hi = 500;
+		else if (strcmp(a, "--year") == 0)
+			ip = &o.year, lo = 2018, hi = 2100;
+		else if (strcmp(a, "--years") == 0)
+			ip = &o.years, lo = 1, hi = 5;
+		else if (strcmp(a, "--seed") == 0) {
+			if (!val || util_parse_i64(val, 0, INT64_MAX, &v) < 0) {
+				fprintf(stderr, "a51d: --seed needs a non-negative integer\n");
+				return 2;
+			}
+			o.seed = (uint64_t)v;
+			idx++;
+			continue;
+		} else {
+			fprintf(stderr, "a51d: unknown argument to synth: %s\n", a);
+			return 2;
+		}
+		if (!val || util_parse_i64(val, lo, hi, &v) < 0) {
+			fprintf(stderr, "a51d: %s needs an integer from %lld to %lld\n", a, (long long)lo, (long long)hi);
+			return 2;
+		}
+		if (lp)
+			*lp = (long)v;
+		else
+			*ip = (int)v;
+		idx++;
+	}
+	if (!o.out) {
+		fprintf(stderr, "usage: a51d synth --patients N --structures M --year Y --seed S --out DIR "
+				"[--reference N] [--years K] [--region CODE]\n");
+		return 2;
+	}
+	if (synth_run(&o, &counts, &err) < 0) {
+		fprintf(stderr, "a51d: %s\n", err.message);
+		return 1;
+	}
+	fprintf(stderr,
+		"synth: %ld structures, %ld professionals, %ld patients (+%ld reference), %ld MT declarations, "
+		"%ld claim lines, %ld stays, %ld answers in %s\n",
+		counts.structures, counts.professionals, counts.patients, counts.reference_patients,
+		counts.declarations, counts.claims, counts.stays, counts.answers, o.out);
+	return 0;
 }

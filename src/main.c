@@ -30,6 +30,8 @@ static void usage(FILE *out)
 		"  a51d [options] token create --name NAME --scope national|ars:CODE|structure:ID\n"
 		"                     [--read-only] [--expires-on YYYY-MM-DD]   print a new API token (once)\n"
 		"  a51d [options] token list [--all] | token revoke ID\n"
+		"  a51d synth --patients N --structures M --year Y --seed S --out DIR\n"
+		"                     [--reference N] [--years K] [--region CODE]   write synthetic data\n"
 		"  a51d --help | --version\n\n",
 		a51_version);
 	config_print_help(out);
@@ -266,6 +268,8 @@ int main(int argc, char **argv)
 		return cmd_migrate(&cfg, argc, argv, idx);
 	if (strcmp(cmd, "token") == 0)
 		return cli_token(&cfg, argc, argv, idx);
+	if (strcmp(cmd, "synth") == 0)
+		return cli_synth(argc, argv, idx);
 	fprintf(stderr, "a51d: unknown command or option: %s (try --help)\n", cmd);
 	return 2;
 }

@@ -10,4 +10,8 @@
  * Prints the new token once on stdout. Returns the process exit status. */
 int cli_token(const struct a51_config *cfg, int argc, char **argv, int idx);
 
+/* a51d synth --patients N --structures M --year Y --seed S --out DIR
+ *            [--reference N] [--years K] [--region CODE] */
+int cli_synth(int argc, char **argv, int idx);
+
 #endif

@@ -1,6 +1,12 @@
 /* Streaming reader for bulk uploads (CSV or NDJSON), fed chunks of any size,
  * holding at most one record in memory; plus the field parsers its callers need
- * (amounts in cents, booleans, dates). */
+ * (amounts in cents, booleans, dates).
+ *
+ * Lines end with LF or CRLF. A CR outside quotes is dropped before an LF and is
+ * data elsewhere; inside quotes CR and LF are data. Blank lines (in NDJSON:
+ * lines of spaces, tabs and CRs) are not records but count in line numbers.
+ * Memory: max_record + 16 * max_fields bytes, plus CSV_SNIFF_MAX while the
+ * separator is being decided, whatever the input. */
 #ifndef A51_CSV_H
 #define A51_CSV_H
 
@@ -22,7 +28,8 @@ enum csv_charset {
 };
 
 /* Why a record was rejected. The reader skips the rest of the physical line
- * (up to the next LF) and goes on with the line after it. */
+ * (up to the next LF, even inside a quoted field: a stray quote costs one
+ * record, not the file) and goes on with the line after it. */
 enum csv_errc {
 	CSV_OK = 0,
 	CSV_EQUOTE,     /* broken quoting, or a quoted field still open at end of input */
@@ -35,7 +42,9 @@ enum csv_errc {
 
 #define CSV_DEFAULT_MAX_RECORD (64u * 1024)
 #define CSV_DEFAULT_MAX_FIELDS 512u
-/* The separator is decided on the header line, or on its first bytes when longer. */
+/* Auto separator: the more frequent of ';' and ',' outside quotes in the header
+ * (the first non-blank line, or its first CSV_SNIFF_MAX bytes); on a tie the
+ * first one seen; ',' when there is neither (one column). */
 #define CSV_SNIFF_MAX 8192u
 
 /* Field bytes are UTF-8 with quotes removed and "" unescaped. They live in the
@@ -109,11 +118,13 @@ void csv_fail_after(int n);
 
 /* Field parsers. Each takes s[0..n) (no NUL needed), ignores leading and
  * trailing spaces and tabs, and returns 0, or A51_EINVAL with *reason (if
- * reason is not NULL) pointing to a static English sentence. */
+ * reason is not NULL) pointing to a static English sentence and the outputs
+ * untouched. */
 
-/* Amount in cents: optional sign, digits in groups of three separated by a
- * space, U+00A0 or U+202F, then '.' or ',' and at most two decimals ("1 234,5"
- * is 123450). More decimals are refused, not rounded; |cents| <= 9e15. */
+/* Amount in cents: optional sign, digits (optionally grouped by three with a
+ * space, U+00A0 or U+202F), then optionally '.' or ',' and one or two decimals
+ * ("1 234,5" is 123450). More decimals are refused, not rounded ("12,500" may
+ * well mean 12500); |cents| <= 9e15. */
 int csv_parse_decimal_cents(const char *s, size_t n, int64_t *cents, const char **reason);
 
 /* 1/0, true/false, oui/non, yes/no, case-insensitive. */

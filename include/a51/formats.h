@@ -38,6 +38,7 @@ struct upload_column {
 	int64_t min, max;    /* CT_INT bounds; CT_TEXT: max length */
 	const char *values;  /* CT_ENUM: comma-separated */
 	const char *help;
+	const char *dflt;    /* COPY text written for an empty optional value (NULL: \N) */
 };
 
 struct upload_format {
@@ -46,6 +47,7 @@ struct upload_format {
 	const struct upload_column *cols;
 	size_t ncols;
 	const char *natural_key;   /* what identifies a row: re-sending it replaces it */
+	bool direct;               /* rows COPY straight into the final table when no key repeats */
 };
 
 const struct upload_format *upload_format(int kind);
@@ -70,10 +72,25 @@ struct upload_ctx {
 	/* the NIR of the record being read, for checks of later columns (sex, birth) */
 	bool have_nir;
 	int nir_sex, nir_year2, nir_month;
+	/* When set, a NIR is written as the id of its patient in the dataset
+	 * (unknown: an error), instead of as its pseudonym. */
+	int (*resolve)(void *ctx, const uint8_t pseudonym[32], int64_t *patient_id);
+	void *resolve_ctx;
+	int64_t last_patient_id;
+	/* typed values of the record's columns, for the rules between columns */
+	int32_t days[16];      /* CT_DATE; INT32_MIN when empty */
+	int64_t cents[16];     /* CT_MONEY; -1 when empty */
+	int birth_year, birth_month;
+	char text[16][8];      /* CT_ENUM and CT_GHM/CT_ICD10 presence: first bytes */
 };
 
 /* Called before the first column of each record. */
 void upload_record_begin(struct upload_ctx *ux);
+
+/* The rules between the columns of a record, once every column was read
+ * without fault: writes the faulty column and the reason, and returns -1. */
+int upload_record_check(const struct upload_ctx *ux, const struct upload_format *f, const char **column, char *why,
+			size_t whycap);
 
 /* Columns a value of this type occupies in the staging table (CT_BIRTH: 2). */
 int upload_column_width(int type);
@@ -83,6 +100,9 @@ int upload_column_width(int type);
  * with a reason in why (never quoting a NIR). */
 int upload_value(struct upload_ctx *ux, const struct upload_column *c, const char *v, size_t n, struct buf *out,
 		 char *why, size_t whycap);
+/* Same, knowing the column's index in its format (for upload_record_check). */
+int upload_value_at(struct upload_ctx *ux, const struct upload_format *f, size_t col, const char *v, size_t n,
+		    struct buf *out, char *why, size_t whycap);
 
 /* Whether a value of this column may be echoed in an error report. */
 bool upload_value_echoable(const struct upload_column *c);

@@ -242,25 +242,29 @@ struct upload_new {
 int store_upload_begin(struct db_conn *c, const struct actor *a, const struct upload_new *u, int64_t *id,
 		       json_t **existing, struct a51_error *err);
 
-/* Opens the data transaction, creates the staging table of the kind and starts
- * COPY FROM STDIN into it. */
+/* Opens the data transaction. */
+int store_upload_open(struct db_conn *c, struct a51_error *err);
+/* Creates the staging table of the kind and starts COPY FROM STDIN into it. */
 int store_upload_stage(struct db_conn *c, int kind, struct a51_error *err);
+/* The direct path (claims, stays, answers): under a savepoint, COPY straight
+ * into the final table; a key already there makes the COPY fail, and
+ * store_upload_undo_direct returns to before it, for the staging path. */
+int store_upload_direct(struct db_conn *c, int kind, struct a51_error *err);
+int store_upload_undo_direct(struct db_conn *c, struct a51_error *err);
+/* Streams (pseudonym, patient id) of every patient of the dataset to each;
+ * a non-zero return of each stops with A51_ENOMEM. */
+int store_upload_patient_ids(struct db_conn *c, int64_t dataset,
+			     int (*each)(void *ctx, const uint8_t pseudonym[32], int64_t id), void *ctx,
+			     struct a51_error *err);
 int store_upload_copy(struct db_conn *c, const char *data, size_t n, struct a51_error *err);
 /* Ends the COPY; with why non-NULL the COPY is cancelled (the transaction fails). */
 int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *err);
-/* Checks that need the database (unknown patients, keys repeated in the file,
- * cross-field rules): appends {line, column, value, reason} objects to errors,
- * at most max, and counts them all in *count. */
-int store_upload_check(struct db_conn *c, int kind, int64_t dataset, int max, json_t *errors, int64_t *count,
-		       struct a51_error *err);
 /* Merges the staging rows into the final tables by natural key. */
 int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upload_id, int64_t *inserted,
 		       int64_t *updated, struct a51_error *err);
 
-/* After a merge that took fewer rows than the file had: the lines whose patient
- * the dataset does not know. After a merge that met a key twice: the repeats. */
-int store_upload_unknown_patients(struct db_conn *c, int64_t dataset, int max, json_t *errors, int64_t *count,
-				  struct a51_error *err);
+/* After a merge that met a key twice: the lines that repeat an earlier one
+ * (appended to errors, at most max; all counted in *count). */
 int store_upload_duplicates(struct db_conn *c, int kind, int max, json_t *errors, int64_t *count,
 			    struct a51_error *err);
 

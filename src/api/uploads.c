@@ -18,6 +18,70 @@
 #define FIRST_ERRORS 100
 #define COPY_FLUSH (256u << 10)
 
+/* Patients of the dataset by pseudonym, for the rows that name one. Keys are the
+ * first 16 bytes of the HMAC (2^-128 collision odds per pair), so that a
+ * million patients fit in about 34 MB. */
+struct pmap_entry {
+	uint8_t key[16];
+	int64_t id; /* 0: empty slot */
+};
+
+struct pmap {
+	struct pmap_entry *slots;
+	size_t cap, n;
+};
+
+static size_t pmap_slot(const struct pmap *m, const uint8_t *key)
+{
+	uint64_t h;
+
+	memcpy(&h, key, sizeof(h));
+	return (size_t)(((unsigned __int128)h * m->cap) >> 64);
+}
+
+static int pmap_put(void *ctx, const uint8_t pseudonym[32], int64_t id)
+{
+	struct pmap *m = ctx;
+	size_t i;
+
+	if ((m->n + 1) * 10 > m->cap * 7) {
+		struct pmap old = *m;
+		m->cap = m->cap ? m->cap * 2 : 4096;
+		m->slots = calloc(m->cap, sizeof(*m->slots));
+		m->n = 0;
+		if (!m->slots)
+			return -1;
+		for (size_t k = 0; k < old.cap; k++)
+			if (old.slots[k].id) {
+				uint8_t full[32] = { 0 };
+				memcpy(full, old.slots[k].key, 16);
+				pmap_put(m, full, old.slots[k].id);
+			}
+		free(old.slots);
+	}
+	for (i = pmap_slot(m, pseudonym); m->slots[i].id; i = i + 1 == m->cap ? 0 : i + 1)
+		;
+	memcpy(m->slots[i].key, pseudonym, 16);
+	m->slots[i].id = id;
+	m->n++;
+	return 0;
+}
+
+static int pmap_get(void *ctx, const uint8_t pseudonym[32], int64_t *id)
+{
+	const struct pmap *m = ctx;
+
+	if (!m->cap)
+		return -1;
+	for (size_t i = pmap_slot(m, pseudonym); m->slots[i].id; i = i + 1 == m->cap ? 0 : i + 1) {
+		if (memcmp(m->slots[i].key, pseudonym, 16) == 0) {
+			*id = m->slots[i].id;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 struct upload_state {
 	struct app *app;
 	const struct upload_format *fmt;
@@ -31,6 +95,10 @@ struct upload_state {
 	bool header_ok;
 	struct buf line, copy;
 	bool copying;              /* no error yet: lines still go to COPY */
+	bool direct;               /* COPY into the final table, with a spool for the fallback */
+	FILE *spool;               /* the rows again, in staging form, while direct */
+	struct pmap patients;
+	char prefix[48], suffix[32]; /* around a row's values on the direct path */
 	bool db_failed;
 	struct a51_error dberr;
 	struct sha256 sha;
@@ -52,6 +120,9 @@ static void state_free(struct upload_state *s)
 	json_decref(s->errors);
 	if (s->errfile)
 		fclose(s->errfile);
+	if (s->spool)
+		fclose(s->spool);
+	free(s->patients.slots);
 	explicit_bzero(&s->ux, sizeof(s->ux));
 	free(s);
 }
@@ -137,32 +208,46 @@ static void flush_copy(struct upload_state *s, bool force)
 }
 
 /* Validates the values of one record (given per column; NULL = absent) and
- * queues its COPY line. */
+ * queues its COPY line — and, on the direct path, its staging line in the spool. */
 static void take_record(struct upload_state *s, uint64_t line, const char *const *vals, const size_t *lens)
 {
 	const struct upload_format *f = s->fmt;
+	const char *column = NULL;
+	char why[200];
 	bool ok = true;
 
 	s->records++;
 	upload_record_begin(&s->ux);
 	buf_reset(&s->line);
-	buf_printf(&s->line, "%llu", (unsigned long long)line);
 	for (size_t k = 0; k < f->ncols; k++) {
 		const struct upload_column *c = &f->cols[k];
-		char why[200];
 
-		buf_putc(&s->line, '\t');
-		if (upload_value(&s->ux, c, vals[k] ? vals[k] : "", vals[k] ? lens[k] : 0, &s->line, why, sizeof(why)) <
-		    0) {
+		if (k)
+			buf_putc(&s->line, '\t');
+		if (upload_value_at(&s->ux, f, k, vals[k] ? vals[k] : "", vals[k] ? lens[k] : 0, &s->line, why,
+				    sizeof(why)) < 0) {
 			ok = false;
 			add_error(s, line, c->name, upload_value_echoable(c) && vals[k] ? vals[k] : NULL,
 				  vals[k] ? lens[k] : 0, why);
 		}
 	}
+	if (ok && upload_record_check(&s->ux, f, &column, why, sizeof(why)) < 0) {
+		ok = false;
+		add_error(s, line, column, NULL, 0, why);
+	}
 	if (!ok || !s->copying)
 		return;
-	buf_putc(&s->line, '\n');
-	buf_append(&s->copy, s->line.data, s->line.len);
+	if (s->direct) {
+		buf_puts(&s->copy, s->prefix);
+		buf_append(&s->copy, s->line.data, s->line.len);
+		buf_puts(&s->copy, s->suffix);
+		if (s->spool)
+			fprintf(s->spool, "%llu\t%.*s\n", (unsigned long long)line, (int)s->line.len, s->line.data);
+	} else {
+		buf_printf(&s->copy, "%llu\t", (unsigned long long)line);
+		buf_append(&s->copy, s->line.data, s->line.len);
+		buf_putc(&s->copy, '\n');
+	}
 	flush_copy(s, false);
 }
 
@@ -427,6 +512,21 @@ static int upload_begin(struct http_request *r)
 		goto fail;
 	}
 	s->errfile = tmpfile();
+	if (s->fmt->kind != UK_PATIENTS) {
+		/* rows name patients by NIR: resolve them to the dataset's patients as they come */
+		if (store_upload_patient_ids(s->data, s->dataset, pmap_put, &s->patients, &err) < 0) {
+			http_problem_from_error(r, &err);
+			goto finish_failed;
+		}
+		s->ux.resolve = pmap_get;
+		s->ux.resolve_ctx = &s->patients;
+	}
+	if (s->fmt->direct) {
+		s->direct = true;
+		s->spool = tmpfile();
+		snprintf(s->prefix, sizeof(s->prefix), "%lld\t", (long long)s->dataset);
+		snprintf(s->suffix, sizeof(s->suffix), "\t%lld\n", (long long)s->id);
+	}
 	csv_options_init(&o);
 	o.format = s->ndjson ? CSV_FORMAT_NDJSON : CSV_FORMAT_CSV;
 	o.charset = cs;
@@ -434,18 +534,21 @@ static int upload_begin(struct http_request *r)
 	o.ctx = s;
 	if (s->ndjson)
 		s->header_ok = true;
-	if (!(s->reader = csv_reader_new(&o, &err)) || store_upload_stage(s->data, s->fmt->kind, &err) < 0) {
+	if (!(s->reader = csv_reader_new(&o, &err)) || store_upload_open(s->data, &err) < 0 ||
+	    (s->direct ? store_upload_direct(s->data, s->fmt->kind, &err)
+		       : store_upload_stage(s->data, s->fmt->kind, &err)) < 0) {
 		http_problem_from_error(r, &err);
-		{
-			struct upload_result res = { .status = "failed", .http_status = 500, .message = err.message };
-			struct a51_error ignored = { 0 };
-			db_rollback(s->data);
-			store_upload_finish(s->data, s->id, &res, &ignored);
-		}
-		goto fail;
+		goto finish_failed;
 	}
 	r->stream_state = s;
 	return 0;
+finish_failed:
+	{
+		struct upload_result res = { .status = "failed", .http_status = 500, .message = err.message };
+		struct a51_error ignored = { 0 };
+		db_rollback(s->data);
+		store_upload_finish(s->data, s->id, &res, &ignored);
+	}
 fail:
 	if (s->data)
 		db_release(r->app->upload_pool, s->data);
@@ -504,6 +607,31 @@ static json_t *summary(const struct upload_state *s, const char *status, int64_t
 			 merge_ms, "url", url);
 }
 
+/* Back from the direct path: the rows go to staging from the spool. */
+static int staging_from_spool(struct upload_state *s)
+{
+	char chunk[1 << 16];
+	size_t n;
+
+	if (!s->spool || store_upload_undo_direct(s->data, &s->dberr) < 0 ||
+	    store_upload_stage(s->data, s->fmt->kind, &s->dberr) < 0) {
+		s->db_failed = true;
+		return -1;
+	}
+	fflush(s->spool);
+	rewind(s->spool);
+	while ((n = fread(chunk, 1, sizeof(chunk), s->spool)) > 0)
+		if (store_upload_copy(s->data, chunk, n, &s->dberr) < 0) {
+			s->db_failed = true;
+			return -1;
+		}
+	if (ferror(s->spool) || store_upload_copy_end(s->data, NULL, &s->dberr) < 0) {
+		s->db_failed = true;
+		return -1;
+	}
+	return 0;
+}
+
 void api_uploads_create(struct http_request *r)
 {
 	struct upload_state *s = r->stream_state;
@@ -535,13 +663,18 @@ void api_uploads_create(struct http_request *r)
 	parse_ms = (int)((util_now_ns() - s->t0) / 1000000u);
 	t_merge = util_now_ns();
 	if (s->nerrors == 0 && !s->db_failed) {
-		if (store_upload_copy_end(s->data, NULL, &s->dberr) < 0)
-			s->db_failed = true;
-		else if (store_upload_check(s->data, s->fmt->kind, s->dataset, FIRST_ERRORS, s->errors, &checked,
-					    &s->dberr) < 0)
-			s->db_failed = true;
-		s->nerrors += checked;
-		if (!s->db_failed && s->nerrors == 0) {
+		bool merge = !s->direct;
+		if (store_upload_copy_end(s->data, NULL, &s->dberr) < 0) {
+			if (!s->direct || strcmp(s->dberr.sqlstate, "23505") != 0) {
+				s->db_failed = true;
+			} else if (staging_from_spool(s) == 0) {
+				/* a key already stored (a re-sent file): replace through staging */
+				merge = true;
+			}
+		} else if (s->direct) {
+			inserted = (int64_t)s->records;
+		}
+		if (merge && !s->db_failed) {
 			int rc = store_upload_merge(s->data, s->fmt->kind, s->dataset, s->id, &inserted, &updated,
 						    &s->dberr);
 			if (rc < 0 && strcmp(s->dberr.sqlstate, "21000") == 0) {
@@ -552,12 +685,6 @@ void api_uploads_create(struct http_request *r)
 				s->nerrors += checked;
 			} else if (rc < 0) {
 				s->db_failed = true;
-			} else if ((uint64_t)(inserted + updated) < s->records && s->fmt->kind != UK_PATIENTS) {
-				checked = 0;
-				if (store_upload_unknown_patients(s->data, s->dataset, FIRST_ERRORS, s->errors,
-								  &checked, &s->dberr) < 0)
-					s->db_failed = true;
-				s->nerrors += checked;
 			}
 		}
 	} else if (!s->db_failed) {

@@ -404,12 +404,11 @@ static int step(struct csv_reader *r, unsigned c)
 	case ST_CR:
 		if (c == '\n')
 			return record_end(r, true);
-		/* A lone CR is data; the byte after it is read afresh. */
+		/* A lone CR is data; the byte after it is read afresh (and ignored
+		 * in ST_SKIP if the CR did not fit). */
 		r->state = ST_UNQ;
 		rc = put1(r, '\r');
-		if (rc || r->state == ST_SKIP)
-			return rc;
-		return step(r, c);
+		return rc ? rc : step(r, c);
 	case ST_Q:
 		switch (r->kq[c]) {
 		case K_DATA:
@@ -571,7 +570,7 @@ static int bom_replay(struct csv_reader *r)
 
 int csv_reader_feed(struct csv_reader *r, const void *data, size_t len)
 {
-	const unsigned char *p = data, *end = p + len;
+	const unsigned char *p = data, *end;
 
 	if (r->stop)
 		return r->stop;
@@ -579,6 +578,7 @@ int csv_reader_feed(struct csv_reader *r, const void *data, size_t len)
 		return A51_EINVAL;
 	if (!len)
 		return 0;
+	end = p + len;
 	r->st.bytes += len;
 	while (r->bom >= 0 && p < end) {
 		int rc;

@@ -10,15 +10,16 @@
 #include "a51/util.h"
 #include "a51/banned.h"
 
-#define C_(name, type, req, min, max, values, help) { name, type, req, min, max, values, help }
+#define C_(name, type, req, min, max, values, help) { name, type, req, min, max, values, help, NULL }
+#define D_(name, type, dflt, help) { name, type, false, 0, 0, NULL, help, dflt }
 
 static const struct upload_column patients_cols[] = {
 	C_("nir", CT_NIR, true, 0, 0, NULL, "social security number; pseudonymised at once, never stored"),
 	C_("birth", CT_BIRTH, true, 0, 0, NULL, "birth year and month, YYYY-MM (or YYYY)"),
 	C_("sex", CT_SEX, false, 0, 0, NULL, "1 male, 2 female; taken from the NIR when absent, checked when given"),
 	C_("commune", CT_COMMUNE, false, 0, 0, NULL, "INSEE code of the commune of residence"),
-	C_("c2s", CT_BOOL, false, 0, 0, NULL, "complémentaire santé solidaire (ex CMU-C)"),
-	C_("ame", CT_BOOL, false, 0, 0, NULL, "aide médicale de l'État"),
+	D_("c2s", CT_BOOL, "f", "complémentaire santé solidaire (ex CMU-C)"),
+	D_("ame", CT_BOOL, "f", "aide médicale de l'État"),
 	C_("death_date", CT_DATE, false, 0, 0, NULL, "date of death"),
 	C_("ald", CT_ALD, false, 0, 0, NULL,
 	   "ALD with dates: code/start[/end] joined by '|', e.g. 8/2019-05-01|15/2021-01-01/2022-12-31"),
@@ -40,7 +41,7 @@ static const struct upload_column claims_cols[] = {
 	C_("quantity", CT_INT, true, 1, 999, NULL, "number of acts (or NGAP coefficient)"),
 	C_("base_amount", CT_MONEY, true, 0, 0, NULL, "base de remboursement, euros"),
 	C_("reimbursed_amount", CT_MONEY, true, 0, 0, NULL, "amount reimbursed by the Assurance maladie, euros"),
-	C_("extra_fees", CT_MONEY, false, 0, 0, NULL, "dépassement d'honoraires, euros (never in a forfait)"),
+	D_("extra_fees", CT_MONEY, "0", "dépassement d'honoraires, euros (never in a forfait)"),
 };
 
 static const struct upload_column stays_cols[] = {
@@ -69,14 +70,14 @@ static const struct upload_column questionnaires_cols[] = {
 	C_("answer", CT_INT, true, 0, 10, NULL, "answer on the item's scale"),
 };
 
-#define F_(k, n, cols, key) { k, n, cols, sizeof(cols) / sizeof(cols[0]), key }
+#define F_(k, n, cols, key, direct) { k, n, cols, sizeof(cols) / sizeof(cols[0]), key, direct }
 static const struct upload_format formats[] = {
-	F_(UK_PATIENTS, "patients", patients_cols, "nir: the patient's record is replaced (ALD list included)"),
-	F_(UK_MT_DECLARATIONS, "mt_declarations", mt_cols, "(nir, start_on): the declaration is replaced"),
-	F_(UK_CLAIMS, "claims", claims_cols, "claim_id within the dataset: the line is replaced"),
-	F_(UK_STAYS, "stays", stays_cols, "stay_id within the dataset: the stay is replaced"),
+	F_(UK_PATIENTS, "patients", patients_cols, "nir: the patient's record is replaced (ALD list included)", false),
+	F_(UK_MT_DECLARATIONS, "mt_declarations", mt_cols, "(nir, start_on): the declaration is replaced", false),
+	F_(UK_CLAIMS, "claims", claims_cols, "claim_id within the dataset: the line is replaced", true),
+	F_(UK_STAYS, "stays", stays_cols, "stay_id within the dataset: the stay is replaced", true),
 	F_(UK_QUESTIONNAIRES, "questionnaires", questionnaires_cols,
-	   "(questionnaire, nir, answered_on, item): the answer is replaced"),
+	   "(questionnaire, nir, answered_on, item): the answer is replaced", true),
 };
 
 const struct upload_format *upload_format(int kind)
@@ -145,9 +146,132 @@ size_t upload_header_map(const struct upload_format *f, const char *const *names
 	return faults;
 }
 
+static int fail(char *why, size_t cap, const char *reason)
+{
+	snprintf(why, cap, "%s", reason);
+	return -1;
+}
+
 void upload_record_begin(struct upload_ctx *ux)
 {
 	ux->have_nir = false;
+	ux->birth_year = ux->birth_month = 0;
+	for (int i = 0; i < 16; i++) {
+		ux->days[i] = INT32_MIN;
+		ux->cents[i] = -1;
+		ux->text[i][0] = '\0';
+	}
+}
+
+static int col_index(const struct upload_format *f, const char *name)
+{
+	for (size_t k = 0; k < f->ncols && k < 16; k++)
+		if (strcmp(f->cols[k].name, name) == 0)
+			return (int)k;
+	return -1;
+}
+
+int upload_record_check(const struct upload_ctx *ux, const struct upload_format *f, const char **column, char *why,
+			size_t whycap)
+{
+	switch (f->kind) {
+	case UK_PATIENTS: {
+		int d = col_index(f, "death_date");
+		if (d >= 0 && ux->days[d] != INT32_MIN && ux->birth_year &&
+		    ux->days[d] < date_from_ymd(ux->birth_year, ux->birth_month ? ux->birth_month : 1, 1)) {
+			*column = "death_date";
+			return fail(why, whycap, "before the birth month");
+		}
+		return 0;
+	}
+	case UK_MT_DECLARATIONS: {
+		int s = col_index(f, "start_on"), e = col_index(f, "end_on");
+		if (ux->days[e] != INT32_MIN && ux->days[e] < ux->days[s]) {
+			*column = "end_on";
+			return fail(why, whycap, "before start_on");
+		}
+		return 0;
+	}
+	case UK_CLAIMS: {
+		int b = col_index(f, "base_amount"), r = col_index(f, "reimbursed_amount");
+		if (ux->cents[r] > ux->cents[b]) {
+			*column = "reimbursed_amount";
+			return fail(why, whycap, "more than the base amount");
+		}
+		return 0;
+	}
+	case UK_STAYS: {
+		int a = col_index(f, "admission_date"), d = col_index(f, "discharge_date");
+		int fld = col_index(f, "field"), g = col_index(f, "ghm"), dg = col_index(f, "main_diagnosis");
+		if (ux->days[d] < ux->days[a]) {
+			*column = "discharge_date";
+			return fail(why, whycap, "before the admission date");
+		}
+		if (strcmp(ux->text[fld], "MCO") == 0 && !ux->text[g][0]) {
+			*column = "ghm";
+			return fail(why, whycap, "required for an MCO stay");
+		}
+		if (strcmp(ux->text[fld], "MCO") == 0 && !ux->text[dg][0]) {
+			*column = "main_diagnosis";
+			return fail(why, whycap, "required for an MCO stay");
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+int upload_value_at(struct upload_ctx *ux, const struct upload_format *f, size_t col, const char *v, size_t n,
+		    struct buf *out, char *why, size_t whycap)
+{
+	const struct upload_column *c = &f->cols[col];
+	size_t before = out->len;
+	int rc = upload_value(ux, c, v, n, out, why, whycap);
+
+	if (rc < 0 || col >= 16 || (out->len - before == 2 && memcmp(out->data + before, "\\N", 2) == 0))
+		return rc;
+	/* keep the typed value for upload_record_check, read back from what was written */
+	switch (c->type) {
+	case CT_DATE: {
+		int32_t d;
+		char iso[11];
+		memcpy(iso, out->data + before, 10);
+		iso[10] = '\0';
+		if (date_parse(iso, &d) == 0)
+			ux->days[col] = d;
+		break;
+	}
+	case CT_MONEY: {
+		int64_t x;
+		char num[24];
+		snprintf(num, sizeof(num), "%.*s", (int)(out->len - before), out->data + before);
+		if (util_parse_i64(num, 0, INT64_MAX, &x) == 0)
+			ux->cents[col] = x;
+		break;
+	}
+	case CT_BIRTH: {
+		int64_t y = 0, m = 0;
+		char num[16];
+		const char *tab = memchr(out->data + before, '\t', out->len - before);
+		snprintf(num, sizeof(num), "%.*s", (int)(tab ? tab - (out->data + before) : 0), out->data + before);
+		util_parse_i64(num, 0, 9999, &y);
+		if (tab && tab[1] != '\\')
+			util_parse_i64(tab + 1, 0, 12, &m);
+		ux->birth_year = (int)y;
+		ux->birth_month = (int)m;
+		break;
+	}
+	case CT_ENUM:
+	case CT_GHM:
+	case CT_ICD10:
+		snprintf(ux->text[col], sizeof(ux->text[col]), "%.*s", (int)(out->len - before < 7 ? out->len - before : 7),
+			 out->data + before);
+		break;
+	default:
+		break;
+	}
+	return rc;
 }
 
 int upload_column_width(int type)
@@ -181,11 +305,6 @@ static void copy_text(struct buf *out, const char *v, size_t n)
 	buf_append(out, v + start, n - start);
 }
 
-static int fail(char *why, size_t cap, const char *reason)
-{
-	snprintf(why, cap, "%s", reason);
-	return -1;
-}
 
 static bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -300,7 +419,10 @@ int upload_value(struct upload_ctx *ux, const struct upload_column *c, const cha
 	if (n == 0) {
 		if (c->required)
 			return fail(why, whycap, "a value is required");
-		buf_append(out, c->type == CT_BIRTH ? "\\N\t\\N" : "\\N", c->type == CT_BIRTH ? 5 : 2);
+		if (c->dflt)
+			buf_puts(out, c->dflt);
+		else
+			buf_append(out, c->type == CT_BIRTH ? "\\N\t\\N" : "\\N", c->type == CT_BIRTH ? 5 : 2);
 		return 0;
 	}
 	switch (c->type) {
@@ -317,9 +439,15 @@ int upload_value(struct upload_ctx *ux, const struct upload_column *c, const cha
 		memcpy(tmp, v, n);
 		tmp[n] = '\0';
 		if (strcmp(tmp, ux->last_nir) == 0) {
-			buf_append(out, ux->last_pseudonym, 67);
 			explicit_bzero(tmp, sizeof(tmp));
 			ux->have_nir = true;
+			if (ux->resolve) {
+				if (ux->last_patient_id < 0)
+					return fail(why, whycap, "unknown patient: upload this patient to the dataset first");
+				buf_printf(out, "%lld", (long long)ux->last_patient_id);
+			} else {
+				buf_append(out, ux->last_pseudonym, 67);
+			}
 			return 0;
 		}
 		if (ids_nir_normalise(tmp, canon, &err) < 0) {
@@ -346,6 +474,14 @@ int upload_value(struct upload_ctx *ux, const struct upload_column *c, const cha
 		}
 		explicit_bzero(tmp, sizeof(tmp));
 		explicit_bzero(canon, sizeof(canon));
+		if (ux->resolve) {
+			if (ux->resolve(ux->resolve_ctx, p, &ux->last_patient_id) < 0) {
+				ux->last_patient_id = -1;
+				return fail(why, whycap, "unknown patient: upload this patient to the dataset first");
+			}
+			buf_printf(out, "%lld", (long long)ux->last_patient_id);
+			return 0;
+		}
 		buf_append(out, ux->last_pseudonym, 67);
 		return 0;
 	}

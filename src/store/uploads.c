@@ -104,31 +104,34 @@ int store_upload_begin(struct db_conn *c, const struct actor *a, const struct up
 static const char *const staging_ddl[UK__COUNT] = {
 	[UK_PATIENTS] = "CREATE TEMP TABLE staging (line bigint, pseudonym bytea, birth_year int, birth_month int,"
 			" sex int, commune text, c2s boolean, ame boolean, death_date date, ald text) ON COMMIT DROP",
-	[UK_MT_DECLARATIONS] = "CREATE TEMP TABLE staging (line bigint, pseudonym bytea, gp_rpps text, start_on date,"
+	[UK_MT_DECLARATIONS] = "CREATE TEMP TABLE staging (line bigint, patient_id bigint, gp_rpps text, start_on date,"
 			       " end_on date) ON COMMIT DROP",
-	[UK_CLAIMS] = "CREATE TEMP TABLE staging (line bigint, claim_id text, pseudonym bytea, care_date date, rpps text,"
-		      " act_code text, quantity int, base_cents bigint, reimbursed_cents bigint, extra_fees_cents bigint)"
-		      " ON COMMIT DROP",
-	[UK_STAYS] = "CREATE TEMP TABLE staging (line bigint, stay_id text, finess text, pseudonym bytea, field text,"
+	[UK_CLAIMS] = "CREATE TEMP TABLE staging (line bigint, claim_id text, patient_id bigint, care_date date,"
+		      " rpps text, act_code text, quantity int, base_cents bigint, reimbursed_cents bigint,"
+		      " extra_fees_cents bigint) ON COMMIT DROP",
+	[UK_STAYS] = "CREATE TEMP TABLE staging (line bigint, stay_id text, finess text, patient_id bigint, field text,"
 		     " admission_date date, discharge_date date, ghm text, entry_mode text, provenance text,"
 		     " exit_mode text, destination text, main_diagnosis text, procedure text, amount_cents bigint)"
 		     " ON COMMIT DROP",
-	[UK_QUESTIONNAIRES] = "CREATE TEMP TABLE staging (line bigint, questionnaire text, pseudonym bytea,"
+	[UK_QUESTIONNAIRES] = "CREATE TEMP TABLE staging (line bigint, questionnaire text, patient_id bigint,"
 			      " answered_on date, item int, answer int) ON COMMIT DROP",
 };
 
-int store_upload_stage(struct db_conn *c, int kind, struct a51_error *err)
-{
-	PGresult *res;
+/* The direct path: the file's rows go straight into the final table. */
+static const char *const direct_copy[UK__COUNT] = {
+	[UK_CLAIMS] = "COPY claims (dataset, claim_id, patient_id, care_date, rpps, act_code, quantity, base_cents,"
+		      " reimbursed_cents, extra_fees_cents, upload_id) FROM STDIN",
+	[UK_STAYS] = "COPY stays (dataset, stay_id, finess, patient_id, field, admission_date, discharge_date, ghm,"
+		     " entry_mode, provenance, exit_mode, destination, main_diagnosis, procedure, amount_cents, upload_id)"
+		     " FROM STDIN",
+	[UK_QUESTIONNAIRES] = "COPY questionnaire_answers (dataset, questionnaire, patient_id, answered_on, item, answer,"
+			      " upload_id) FROM STDIN",
+};
 
-	if (kind <= UK_NONE || kind >= UK__COUNT)
-		return a51_error_set(err, A51_EINVAL, "kind", "unknown kind");
-	if (db_begin(c, err) < 0)
-		return err->code;
-	/* Large joins and sorts of the merge: give them memory. */
-	if (db_run(c, "SET LOCAL work_mem = '256MB'", err) < 0 || db_run(c, staging_ddl[kind], err) < 0)
-		return err->code;
-	res = PQexec(db_pg(c), "COPY staging FROM STDIN");
+static int copy_in(struct db_conn *c, const char *sql, struct a51_error *err)
+{
+	PGresult *res = PQexec(db_pg(c), sql);
+
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		db_error_from(db_pg(c), res, err);
 		PQclear(res);
@@ -136,6 +139,90 @@ int store_upload_stage(struct db_conn *c, int kind, struct a51_error *err)
 	}
 	PQclear(res);
 	return 0;
+}
+
+int store_upload_open(struct db_conn *c, struct a51_error *err)
+{
+	if (db_begin(c, err) < 0)
+		return err->code;
+	/* Large joins and sorts of the merge: give them memory. */
+	return db_run(c, "SET LOCAL work_mem = '256MB'", err);
+}
+
+int store_upload_stage(struct db_conn *c, int kind, struct a51_error *err)
+{
+	if (kind <= UK_NONE || kind >= UK__COUNT)
+		return a51_error_set(err, A51_EINVAL, "kind", "unknown kind");
+	if (db_run(c, staging_ddl[kind], err) < 0)
+		return err->code;
+	return copy_in(c, "COPY staging FROM STDIN", err);
+}
+
+int store_upload_direct(struct db_conn *c, int kind, struct a51_error *err)
+{
+	if (kind <= UK_NONE || kind >= UK__COUNT || !direct_copy[kind])
+		return a51_error_set(err, A51_EINVAL, "kind", "no direct path for this kind");
+	if (db_run(c, "SAVEPOINT direct", err) < 0)
+		return err->code;
+	return copy_in(c, direct_copy[kind], err);
+}
+
+int store_upload_undo_direct(struct db_conn *c, struct a51_error *err)
+{
+	return db_run(c, "ROLLBACK TO SAVEPOINT direct", err);
+}
+
+int store_upload_patient_ids(struct db_conn *c, int64_t dataset,
+			     int (*each)(void *ctx, const uint8_t pseudonym[32], int64_t id), void *ctx,
+			     struct a51_error *err)
+{
+	PGconn *pg = db_pg(c);
+	char sql[512], *row;
+	int n, rc = 0;
+
+	/* binary-free text COPY: "\\x<64 hex>\t<id>" per line, streamed */
+	if (dataset)
+		snprintf(sql, sizeof(sql),
+			 "COPY (SELECT p.pseudonym, p.id FROM patients p JOIN patient_links l ON l.patient_id = p.id"
+			 " WHERE l.structure_id = %lld) TO STDOUT", (long long)dataset);
+	else
+		snprintf(sql, sizeof(sql),
+			 "COPY (SELECT p.pseudonym, p.id FROM patients p JOIN reference_patients r ON r.patient_id = p.id)"
+			 " TO STDOUT");
+	{
+		PGresult *res = PQexec(pg, sql);
+		if (PQresultStatus(res) != PGRES_COPY_OUT) {
+			db_error_from(pg, res, err);
+			PQclear(res);
+			return err->code;
+		}
+		PQclear(res);
+	}
+	while ((n = PQgetCopyData(pg, &row, 0)) > 0) {
+		uint8_t pseudo[32];
+		int64_t id;
+		/* \\x + 64 hex, tab, id */
+		if (rc == 0 && n > 68 && row[0] == '\\' && row[1] == '\\' && row[2] == 'x' && row[67] == '\t') {
+			char hex[65];
+			memcpy(hex, row + 3, 64);
+			hex[64] = '\0';
+			row[n - 1] = '\0';
+			if (util_unhex(hex, 32, pseudo) == 0 && util_parse_i64(row + 68, 1, INT64_MAX, &id) == 0)
+				rc = each(ctx, pseudo, id);
+		}
+		PQfreemem(row);
+	}
+	{
+		PGresult *res;
+		while ((res = PQgetResult(pg))) {
+			if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+				rc = db_error_from(pg, res, err);
+			PQclear(res);
+		}
+	}
+	if (rc > 0)
+		rc = a51_error_set(err, A51_ENOMEM, NULL, "out of memory loading the dataset's patients");
+	return rc;
 }
 
 int store_upload_copy(struct db_conn *c, const char *data, size_t n, struct a51_error *err)
@@ -163,22 +250,6 @@ int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *
 
 /* ---- checks ---- */
 
-/* One scan of the staging table per kind: the rules between columns. */
-static const char *const row_checks[UK__COUNT] = {
-	[UK_PATIENTS] = "SELECT line, 'death_date', death_date::text, 'before the birth month'"
-			" FROM staging WHERE death_date < make_date(birth_year, coalesce(birth_month, 1), 1)",
-	[UK_MT_DECLARATIONS] = "SELECT line, 'end_on', end_on::text, 'before start_on' FROM staging WHERE end_on < start_on",
-	[UK_CLAIMS] = "SELECT line, 'reimbursed_amount', NULL, 'more than the base amount' FROM staging"
-		      " WHERE reimbursed_cents > base_cents",
-	[UK_STAYS] = "SELECT line, col, NULL, reason FROM (SELECT line,"
-		     " CASE WHEN discharge_date < admission_date THEN 'discharge_date'"
-		     "  WHEN field = 'MCO' AND ghm IS NULL THEN 'ghm'"
-		     "  WHEN field = 'MCO' AND main_diagnosis IS NULL THEN 'main_diagnosis' END AS col,"
-		     " CASE WHEN discharge_date < admission_date THEN 'before the admission date'"
-		     "  ELSE 'required for an MCO stay' END AS reason FROM staging) t WHERE col IS NOT NULL",
-	[UK_QUESTIONNAIRES] = NULL,
-};
-
 static int collect(struct db_conn *c, const char *sql, int max, json_t *errors, int64_t *count, struct a51_error *err)
 {
 	char limited[2048];
@@ -204,37 +275,22 @@ static int collect(struct db_conn *c, const char *sql, int max, json_t *errors, 
 	return 0;
 }
 
-int store_upload_check(struct db_conn *c, int kind, int64_t dataset, int max, json_t *errors, int64_t *count,
-		       struct a51_error *err)
-{
-	(void)dataset;
-	if (!row_checks[kind])
-		return 0;
-	return collect(c, row_checks[kind], max, errors, count, err);
-}
-
 /* ---- merge ---- */
-
-/* The patients a dataset may refer to: the structure's linked patients, or the reference population. */
-#define KNOWN(p)                                                                                          \
-	"(CASE WHEN $1::bigint = 0 THEN EXISTS (SELECT 1 FROM reference_patients r WHERE r.patient_id = " p ".id)" \
-	" ELSE EXISTS (SELECT 1 FROM patient_links l WHERE l.patient_id = " p ".id AND l.structure_id = $1) END)"
 
 #define COUNTED "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM m"
 
+/* Staging rows carry the patient id already (resolved while reading). */
 static const char *const merge_sql[UK__COUNT] = {
 	[UK_MT_DECLARATIONS] =
 		"WITH m AS (INSERT INTO mt_declarations (patient_id, gp_rpps, start_on, end_on)"
-		" SELECT p.id, s.gp_rpps, s.start_on, s.end_on FROM staging s JOIN patients p ON p.pseudonym = s.pseudonym"
-		" WHERE " KNOWN("p")
+		" SELECT s.patient_id, s.gp_rpps, s.start_on, s.end_on FROM staging s"
 		" ON CONFLICT (patient_id, start_on) DO UPDATE SET gp_rpps = EXCLUDED.gp_rpps, end_on = EXCLUDED.end_on"
 		" RETURNING (xmax = 0) AS ins) " COUNTED,
 	[UK_CLAIMS] =
 		"WITH m AS (INSERT INTO claims (dataset, claim_id, patient_id, care_date, rpps, act_code, quantity,"
 		" base_cents, reimbursed_cents, extra_fees_cents, upload_id)"
-		" SELECT $1, s.claim_id, p.id, s.care_date, s.rpps, s.act_code, s.quantity, s.base_cents,"
-		" s.reimbursed_cents, coalesce(s.extra_fees_cents, 0), $2"
-		" FROM staging s JOIN patients p ON p.pseudonym = s.pseudonym WHERE " KNOWN("p")
+		" SELECT $1, s.claim_id, s.patient_id, s.care_date, s.rpps, s.act_code, s.quantity, s.base_cents,"
+		" s.reimbursed_cents, s.extra_fees_cents, $2 FROM staging s"
 		" ON CONFLICT (dataset, claim_id) DO UPDATE SET patient_id = EXCLUDED.patient_id,"
 		" care_date = EXCLUDED.care_date, rpps = EXCLUDED.rpps, act_code = EXCLUDED.act_code,"
 		" quantity = EXCLUDED.quantity, base_cents = EXCLUDED.base_cents,"
@@ -244,9 +300,9 @@ static const char *const merge_sql[UK__COUNT] = {
 		"WITH m AS (INSERT INTO stays (dataset, stay_id, patient_id, finess, field, admission_date,"
 		" discharge_date, ghm, entry_mode, provenance, exit_mode, destination, main_diagnosis, procedure,"
 		" amount_cents, upload_id)"
-		" SELECT $1, s.stay_id, p.id, s.finess, s.field, s.admission_date, s.discharge_date, s.ghm, s.entry_mode,"
-		" s.provenance, s.exit_mode, s.destination, s.main_diagnosis, s.procedure, s.amount_cents, $2"
-		" FROM staging s JOIN patients p ON p.pseudonym = s.pseudonym WHERE " KNOWN("p")
+		" SELECT $1, s.stay_id, s.patient_id, s.finess, s.field, s.admission_date, s.discharge_date, s.ghm,"
+		" s.entry_mode, s.provenance, s.exit_mode, s.destination, s.main_diagnosis, s.procedure, s.amount_cents, $2"
+		" FROM staging s"
 		" ON CONFLICT (dataset, stay_id) DO UPDATE SET patient_id = EXCLUDED.patient_id, finess = EXCLUDED.finess,"
 		" field = EXCLUDED.field, admission_date = EXCLUDED.admission_date,"
 		" discharge_date = EXCLUDED.discharge_date, ghm = EXCLUDED.ghm, entry_mode = EXCLUDED.entry_mode,"
@@ -256,9 +312,8 @@ static const char *const merge_sql[UK__COUNT] = {
 		COUNTED,
 	[UK_QUESTIONNAIRES] =
 		"WITH m AS (INSERT INTO questionnaire_answers (dataset, questionnaire, patient_id, answered_on, item,"
-		" answer, upload_id) SELECT $1, s.questionnaire, p.id, s.answered_on, s.item, s.answer, $2"
-		" FROM staging s JOIN patients p ON p.pseudonym = s.pseudonym WHERE " KNOWN("p")
-		" ON CONFLICT (dataset, questionnaire, patient_id, answered_on, item) DO UPDATE SET"
+		" answer, upload_id) SELECT $1, s.questionnaire, s.patient_id, s.answered_on, s.item, s.answer, $2"
+		" FROM staging s ON CONFLICT (dataset, questionnaire, patient_id, answered_on, item) DO UPDATE SET"
 		" answer = EXCLUDED.answer, upload_id = EXCLUDED.upload_id RETURNING (xmax = 0) AS ins) " COUNTED,
 };
 
@@ -341,8 +396,12 @@ int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upl
 			goto failed;
 		return 0;
 	}
-	if (run_params(c, merge_sql[kind], kind == UK_MT_DECLARATIONS ? 1 : 2, params, &res, err) < 0)
+	if (kind == UK_MT_DECLARATIONS) {
+		if (run_params(c, merge_sql[kind], 0, NULL, &res, err) < 0)
+			goto failed;
+	} else if (run_params(c, merge_sql[kind], 2, params, &res, err) < 0) {
 		goto failed;
+	}
 	*inserted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	*updated = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
@@ -356,31 +415,12 @@ failed:
 	return err->code;
 }
 
-/* After a merge that took fewer rows than the file had: the lines whose patient
- * the dataset does not know. After a merge that hit a key twice: the repeats. */
-int store_upload_unknown_patients(struct db_conn *c, int64_t dataset, int max, json_t *errors, int64_t *count,
-				  struct a51_error *err)
-{
-	char sql[1024];
-
-	snprintf(sql, sizeof(sql),
-		 "SELECT s.line, 'nir', NULL::text, 'unknown patient: upload this patient to the %s first'"
-		 " FROM staging s LEFT JOIN patients p ON p.pseudonym = s.pseudonym"
-		 " WHERE p.id IS NULL OR NOT %s",
-		 dataset ? "structure" : "reference population",
-		 dataset ? "EXISTS (SELECT 1 FROM patient_links l WHERE l.patient_id = p.id AND l.structure_id = "
-			 : "EXISTS (SELECT 1 FROM reference_patients r WHERE r.patient_id = p.id)");
-	if (dataset)
-		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%lld)", (long long)dataset);
-	return collect(c, sql, max, errors, count, err);
-}
-
 static const char *const natural_key[UK__COUNT] = {
 	[UK_PATIENTS] = "pseudonym",
-	[UK_MT_DECLARATIONS] = "pseudonym, start_on",
+	[UK_MT_DECLARATIONS] = "patient_id, start_on",
 	[UK_CLAIMS] = "claim_id",
 	[UK_STAYS] = "stay_id",
-	[UK_QUESTIONNAIRES] = "questionnaire, pseudonym, answered_on, item",
+	[UK_QUESTIONNAIRES] = "questionnaire, patient_id, answered_on, item",
 };
 static const char *const key_column[UK__COUNT] = {
 	[UK_PATIENTS] = "nir", [UK_MT_DECLARATIONS] = "start_on", [UK_CLAIMS] = "claim_id",

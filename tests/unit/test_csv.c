@@ -11,6 +11,14 @@
 #include "a51/util.h"
 #include "common/check_main.h"
 
+/* ck_assert records every passing check (a write per call in fork mode); the
+ * helpers run hundreds of thousands of times, so they only speak on failure. */
+#define require(expr) \
+	do { \
+		if (!(expr)) \
+			ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #expr); \
+	} while (0)
+
 /* Records as text: "line:[field][field]" or "line!column CODE", one per line.
  * brief is what the tables expect; full adds the reasons, for comparing runs. */
 struct sink {
@@ -26,7 +34,7 @@ static void put(char **s, size_t *len, size_t *cap, const char *p, size_t n)
 	if (*len + n + 1 > *cap) {
 		*cap = (*len + n + 1) * 2;
 		*s = realloc(*s, *cap);
-		ck_assert_ptr_nonnull(*s);
+		require(*s != NULL);
 	}
 	memcpy(*s + *len, p, n);
 	*len += n;
@@ -50,7 +58,7 @@ static void emitf(struct sink *k, bool brief, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
-	ck_assert(n >= 0 && (size_t)n < sizeof(tmp));
+	require(n >= 0 && (size_t)n < sizeof(tmp));
 	emit(k, brief, tmp, (size_t)n);
 }
 
@@ -60,23 +68,23 @@ static int on_rec(void *ctx, const struct csv_record *rec)
 {
 	struct sink *k = ctx;
 
-	ck_assert_uint_eq(rec->index, ++k->nrec);
+	require(rec->index == ++k->nrec);
 	if (rec->error) {
-		ck_assert_int_lt(rec->error, (int)A51_ARRAY_LEN(code_names));
-		ck_assert_uint_eq(rec->nfields, 0);
-		ck_assert_uint_ge(rec->column, 1);
-		ck_assert_ptr_nonnull(rec->reason);
+		require(rec->error > 0 && rec->error < (int)A51_ARRAY_LEN(code_names));
+		require(rec->nfields == 0);
+		require(rec->column >= 1);
+		require(rec->reason != NULL);
 		emitf(k, true, "%" PRIu64 "!%zu %s", rec->line, rec->column, code_names[rec->error]);
 		emitf(k, false, " (%s)", rec->reason);
 		emit(k, true, "\n", 1);
 	} else {
-		ck_assert_uint_ge(rec->nfields, 1);
-		ck_assert_ptr_null(rec->reason);
+		require(rec->nfields >= 1);
+		require(rec->reason == NULL);
 		emitf(k, true, "%" PRIu64 ":", rec->line);
 		for (size_t i = 0; i < rec->nfields; i++) {
 			const struct csv_field *f = &rec->fields[i];
 
-			ck_assert_int_eq(f->ptr[f->len], '\0');
+			require(f->ptr[f->len] == '\0');
 			emit(k, true, "[", 1);
 			for (size_t j = 0; j < f->len; j++) {
 				unsigned char c = (unsigned char)f->ptr[j];
@@ -131,14 +139,15 @@ static void run(const struct csv_options *base, const char *in, size_t n, const 
 	o.on_record = on_rec;
 	o.ctx = k;
 	r = csv_reader_new(&o, &err);
-	ck_assert_msg(r != NULL, "%s", err.message);
+	if (!r)
+		ck_abort_msg("%s", err.message);
 	for (size_t i = 0; i <= ncuts; i++) {
 		size_t to = i < ncuts ? cuts[i] : n;
 
-		ck_assert_int_eq(csv_reader_feed(r, in + at, to - at), 0);
+		require(csv_reader_feed(r, in + at, to - at) == 0);
 		at = to;
 	}
-	ck_assert_int_eq(csv_reader_finish(r), 0);
+	require(csv_reader_finish(r) == 0);
 	csv_reader_stats(r, st);
 	csv_reader_free(r);
 }
@@ -151,8 +160,9 @@ static void same_as(const struct csv_options *o, const char *in, size_t n, const
 
 	sink_init(&k);
 	run(o, in, n, cuts, ncuts, &k, &st);
-	ck_assert_msg(!strcmp(k.full, ref->full), "%s: got\n%s\nwant\n%s", how, k.full, ref->full);
-	ck_assert(!memcmp(&st, rst, sizeof(st)));
+	if (strcmp(k.full, ref->full))
+		ck_abort_msg("%s: got\n%s\nwant\n%s", how, k.full, ref->full);
+	require(!memcmp(&st, rst, sizeof(st)));
 	sink_release(&k);
 }
 
@@ -161,7 +171,7 @@ static void same_as(const struct csv_options *o, const char *in, size_t n, const
 static void check_chunkings(const struct csv_options *o, const char *in, size_t n, struct sink *ref,
 			    struct csv_stats *rst)
 {
-	size_t *cuts = malloc((n + 1) * sizeof(*cuts));
+	size_t *cuts = malloc((n + 2) * sizeof(*cuts));
 
 	ck_assert_ptr_nonnull(cuts);
 	sink_init(ref);
@@ -285,7 +295,8 @@ static const struct rcase charset_cases[] = {
 	  .want = "1:[a][b]\n2!2 UTF8\n3!2 UTF8\n4!1 UTF8\n5!1 UTF8\n6:[q]\n", .lines = 6 },
 	{ IN("a\n\xC0\xAF\n\xE0\x80\xAF\n\xED\xA0\x80\n\xF4\x90\x80\x80\n\xF0\x80\x80\x80\n\xF5\x80\x80\x80\nz\n"),
 	  .want = "1:[a]\n2!1 UTF8\n3!1 UTF8\n4!1 UTF8\n5!1 UTF8\n6!1 UTF8\n7!1 UTF8\n8:[z]\n", .lines = 8 },
-	{ IN("a;b;c\n\xEF\xBF\xBF;\xF4\x8F\xBF\xBF;\xED\x9F\xBF\n"), .want = "1:[a][b][c]\n2:[\xEF\xBF\xBF][\xF4\x8F\xBF\xBF][\xED\x9F\xBF]\n",
+	{ IN("a;b;c\n\xEF\xBF\xBF;\xF4\x8F\xBF\xBF;\xED\x9F\xBF\n"),
+	  .want = "1:[a][b][c]\n2:[\xEF\xBF\xBF][\xF4\x8F\xBF\xBF][\xED\x9F\xBF]\n",
 	  .lines = 2 },
 	{ IN("a;b\nx;\"\xE2\x82\"\n"), .want = "1:[a][b]\n2!2 UTF8\n", .lines = 2 },
 	{ IN("a\n\xE2\x82"), .want = "1:[a]\n2!1 UTF8\n", .lines = 2 },
@@ -442,6 +453,37 @@ START_TEST(csv_separator_and_stats)
 }
 END_TEST
 
+/* The separator is decided on the first CSV_SNIFF_MAX bytes of a long header:
+ * one ';' early, a ',' early and one as the last byte of the window (',' wins),
+ * then more ';' after the window. */
+START_TEST(csv_sniff_window)
+{
+	static const char rest[] = ";d;e;f;g\n1,2,3\n";
+	size_t n = CSV_SNIFF_MAX + sizeof(rest) - 1;
+	char *in = malloc(n);
+	struct csv_options o;
+	struct csv_stats st;
+	struct sink ref;
+
+	ck_assert_ptr_nonnull(in);
+	memcpy(in, "a;", 2);
+	memset(in + 2, 'x', 100);
+	memcpy(in + 102, ",b", 2);
+	memset(in + 104, 'y', CSV_SNIFF_MAX - 105);
+	in[CSV_SNIFF_MAX - 1] = ',';
+	memcpy(in + CSV_SNIFF_MAX, rest, sizeof(rest) - 1);
+	csv_options_init(&o);
+	check_chunkings(&o, in, n, &ref, &st);
+	ck_assert_uint_eq(st.records, 2);
+	ck_assert_uint_eq(st.errors, 0);
+	ck_assert(!strncmp(ref.brief, "1:[a;xxxx", 9));
+	ck_assert(strstr(ref.brief, "x][byyyy") != NULL);
+	ck_assert(strstr(ref.brief, "yy][;d;e;f;g]\n2:[1][2][3]\n") != NULL);
+	sink_release(&ref);
+	free(in);
+}
+END_TEST
+
 START_TEST(csv_callback_stops)
 {
 	static const char in[] = "a;b\n1;2\n3;4\n5;6\n";
@@ -474,17 +516,39 @@ START_TEST(csv_callback_stops)
 			ck_assert_int_eq(rc, k.stop_rc);
 			ck_assert_int_eq(csv_reader_feed(r, "x\n", 2), k.stop_rc);
 			ck_assert_int_eq(csv_reader_finish(r), k.stop_rc);
-			ck_assert_str_eq(k.brief, which ? "1:[a][b]\n2:[1][2]\n3:[3][4]\n4:[5][6]\n" : "1:[a][b]\n2:[1][2]\n");
+			ck_assert_str_eq(k.brief, which ? "1:[a][b]\n2:[1][2]\n3:[3][4]\n4:[5][6]\n"
+							: "1:[a][b]\n2:[1][2]\n");
 			csv_reader_free(r);
 			sink_release(&k);
 		}
+	}
+	/* a stop on an error found while storing a lone CR */
+	{
+		struct csv_reader *r;
+
+		sink_init(&k);
+		k.stop_at = 1;
+		k.stop_rc = 5;
+		o.separator = ';';
+		o.max_record = 16;
+		r = csv_reader_new(&o, NULL);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(csv_reader_feed(r, "123456789012345\rx\n", 18), 5);
+		ck_assert_str_eq(k.brief, "1!1 LONG\n");
+		csv_reader_free(r);
+		sink_release(&k);
 	}
 }
 END_TEST
 
 START_TEST(csv_bad_options)
 {
-	static const struct { const char *field; int format, charset; char sep; size_t max_record, max_fields; } bad[] = {
+	static const struct {
+		const char *field;
+		int format, charset;
+		char sep;
+		size_t max_record, max_fields;
+	} bad[] = {
 		{ "format", 2, 0, 0, 0, 0 }, { "format", -1, 0, 0, 0, 0 },
 		{ "charset", 0, 3, 0, 0, 0 }, { "charset", 0, -1, 0, 0, 0 },
 		{ "separator", 0, 0, '"', 0, 0 }, { "separator", 0, 0, '\n', 0, 0 },
@@ -681,7 +745,8 @@ START_TEST(csv_roundtrip_random)
 			line++;
 		}
 		check_chunkings(&o, in.brief, in.blen, &got, &st);
-		ck_assert_msg(!strcmp(got.brief, want.brief), "seed %d: got\n%s\nwant\n%s", seed, got.brief, want.brief);
+		ck_assert_msg(!strcmp(got.brief, want.brief), "seed %d: got\n%s\nwant\n%s", seed, got.brief,
+			      want.brief);
 		ck_assert_uint_eq(st.lines, line - 1);
 		ck_assert_uint_eq(st.errors, 0);
 		sink_release(&got);
@@ -729,7 +794,8 @@ START_TEST(parse_decimal_accepts)
 		{ "1 234,56", 123456 }, { "1\xC2\xA0" "234,56", 123456 }, { "1\xE2\x80\xAF" "234.5", 123450 },
 		{ "12 345 678", 1234567800 }, { "-1 000", -100000 }, { "0,05", 5 }, { "0.99", 99 },
 		{ "-0", 0 }, { "-0,00", 0 }, { "007", 700 }, { "  42 \t", 4200 }, { "123 456", 12345600 },
-		{ "90000000000000", INT64_C(9000000000000000) }, { "-90 000 000 000 000,00", -INT64_C(9000000000000000) },
+		{ "90000000000000", INT64_C(9000000000000000) },
+		{ "-90 000 000 000 000,00", -INT64_C(9000000000000000) },
 		{ "89999999999999,99", INT64_C(8999999999999999) },
 	};
 
@@ -899,6 +965,7 @@ static Suite *csv_suite(void)
 	tcase_add_loop_test(tc, csv_ndjson, 0, (int)A51_ARRAY_LEN(ndjson_cases));
 	tcase_add_test(tc, csv_reasons_and_columns);
 	tcase_add_test(tc, csv_separator_and_stats);
+	tcase_add_test(tc, csv_sniff_window);
 	tcase_add_test(tc, csv_callback_stops);
 	tcase_add_test(tc, csv_bad_options);
 	tcase_add_test(tc, csv_allocation_failure);

@@ -9,9 +9,30 @@
 #include "a51/util.h"
 #include "common/check_main.h"
 
-#ifndef A51_NIST_DIR
-#define A51_NIST_DIR "../shared/data/nist-strd"
+/* The build passes -DA51_NIST_DIR; without it, the environment variable of
+ * that name, then shared/ beside the checkout seen from a build directory. */
+static const char *nist_dir(void)
+{
+	static const char *const guesses[] = { "../shared/data/nist-strd", "../../shared/data/nist-strd",
+					       "../../../shared/data/nist-strd" };
+	char path[512];
+	FILE *f;
+
+#ifdef A51_NIST_DIR
+	return A51_NIST_DIR;
 #endif
+	if (getenv("A51_NIST_DIR"))
+		return getenv("A51_NIST_DIR");
+	for (size_t i = 0; i < A51_ARRAY_LEN(guesses); i++) {
+		snprintf(path, sizeof(path), "%s/Norris.dat", guesses[i]);
+		f = fopen(path, "r");
+		if (f) {
+			fclose(f);
+			return guesses[i];
+		}
+	}
+	return "(set A51_NIST_DIR)";
+}
 
 /* ---- helpers ---- */
 
@@ -219,7 +240,7 @@ static void nist_load(const char *name, struct nist_data *d)
 	size_t ndw, ncw, k = 0, cap = 128;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s.dat", A51_NIST_DIR, name);
+	snprintf(path, sizeof(path), "%s/%s.dat", nist_dir(), name);
 	f = fopen(path, "r");
 	ck_assert_msg(f != NULL, "cannot open %s (define A51_NIST_DIR)", path);
 	memset(d, 0, sizeof(*d));

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Loads `a51d synth` output into a running a51d through its public API, as a
+structure's or the payer's IT system would: structures and members as JSON,
+then every CSV file as a streamed upload, then enrolment of the structures that
+are eligible.
+
+  load-demo.py URL TOKEN DIR
+"""
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+
+URL, TOKEN, DIR = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+
+
+def call(method, path, body=None, ctype="application/json", length=None):
+    data = body
+    if body is not None and ctype == "application/json":
+        data = json.dumps(body).encode()
+        length = len(data)
+    req = urllib.request.Request(URL + path, data=data, method=method)
+    req.add_header("Authorization", "Bearer " + TOKEN)
+    if data is not None:
+        req.add_header("Content-Type", ctype)
+        req.add_header("Content-Length", str(length))
+    try:
+        with urllib.request.urlopen(req, timeout=3600) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def upload(path, kind, csv_file):
+    size = os.path.getsize(csv_file)
+    if size == 0:
+        return None
+    with open(csv_file, "rb") as f:
+        if f.readline() and not f.readline():
+            return None  # header only
+        f.seek(0)
+        status, body = call("POST", path + "?kind=" + kind, f, "text/csv", size)
+    if status != 201:
+        sys.exit("upload of %s failed (%d): %s" % (csv_file, status, json.dumps(body)[:2000]))
+    return body
+
+
+def main():
+    status, existing = call("GET", "/v1/structures?limit=1")
+    if status == 200 and existing["items"]:
+        print("demo data already loaded", file=sys.stderr)
+        return
+    manifest = json.load(open(os.path.join(DIR, "manifest.json")))
+    year = manifest["year"]
+    ref_dir = os.path.join(DIR, "reference")
+    if os.path.isdir(ref_dir):
+        for kind in ("patients", "claims", "stays"):
+            r = upload("/v1/reference/uploads", kind, os.path.join(ref_dir, kind + ".csv"))
+            if r:
+                print("reference %-16s %9d records in %6d ms" % (kind, r["records"],
+                      r["timings_ms"]["parse"] + r["timings_ms"]["merge"]), file=sys.stderr)
+    ids = {}
+    for line in open(os.path.join(DIR, "structures.ndjson"), encoding="utf-8"):
+        s = json.loads(line)
+        body = {k: s[k] for k in ("kind", "name", "region", "commune", "legal_form", "siret", "finess") if k in s}
+        status, created = call("POST", "/v1/structures", body)
+        if status != 201:
+            sys.exit("structure %s: %d %s" % (s["ref"], status, created))
+        sid = created["id"]
+        ids[s["ref"]] = (sid, s)
+        for m in s["members"]:
+            status, r = call("POST", "/v1/structures/%d/members" % sid, m)
+            if status not in (201, 409):
+                sys.exit("member of %s: %d %s" % (s["ref"], status, r))
+        total = 0
+        for kind in ("patients", "mt_declarations", "claims", "stays", "questionnaires"):
+            f = os.path.join(DIR, "structures", s["ref"], kind + ".csv")
+            if os.path.exists(f):
+                r = upload("/v1/structures/%d/uploads" % sid, kind, f)
+                total += r["records"] if r else 0
+        print("%s %-45s %8d records  (%s)" % (s["ref"], s["name"][:45], total, s.get("intent", "")), file=sys.stderr)
+    # enrol what is eligible on 1 January of the year
+    on = "%d-01-01" % year
+    for ref, (sid, s) in ids.items():
+        for experiment, option in (("PEPS", "whole"), ("IPEP", None), ("EDS", "PTH")):
+            q = "/v1/structures/%d/eligibility?experiment=%s&on=%s" % (sid, experiment, on)
+            if option:
+                q += "&option=" + option
+            status, report = call("GET", q)
+            if status == 200 and report["eligible"]:
+                body = {"experiment": experiment, "start_on": on}
+                if option:
+                    body["option"] = option
+                status, r = call("POST", "/v1/structures/%d/enrolments" % sid, body)
+                if status == 201:
+                    print("%s enrolled in %s%s" % (ref, experiment, " (" + option + ")" if option else ""),
+                          file=sys.stderr)
+
+
+main()
