@@ -14,7 +14,7 @@ started=
 trap '[[ -n $started ]] && "$A51_ROOT/scripts/pg.sh" stop' EXIT
 
 benches=("$@")
-[[ ${#benches[@]} -gt 0 ]] || benches=(http)
+[[ ${#benches[@]} -gt 0 ]] || benches=(http upload)
 for b in "${benches[@]}"; do
 	say "bench: $b"
 	"$A51_ROOT/bench/$b.sh"

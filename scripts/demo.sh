@@ -47,6 +47,15 @@ if [[ -z $token ]] || ! curl -fs -o /dev/null -H "Authorization: Bearer $token" 
 	token=$("$A51_BUILD/a51d" token create --name demo --scope national 2>/dev/null)
 	(umask 077 && echo "$token" >"$token_file")
 fi
+# Demo data, once: a synthetic region (Auvergne-Rhône-Alpes) loaded through the API.
+data=$A51_ROOT/var/demo-data
+if ! curl -fs -H "Authorization: Bearer $token" "$url/v1/structures?limit=1" | grep -q '"id"'; then
+	say "generating a synthetic region (100 000 patients, 30 structures, 2023-2024) and loading it"
+	rm -rf "$data"
+	"$A51_BUILD/a51d" synth --patients 100000 --structures 30 --year 2024 --years 2 --reference 60000 \
+		--seed 51 --out "$data"
+	python3 "$A51_ROOT/scripts/load-demo.py" "$url" "$token" "$data"
+fi
 cat >&2 <<BANNER
 
   a51 is ready:   $url/

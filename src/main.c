@@ -10,6 +10,7 @@
 #include "a51/cli.h"
 #include "a51/config.h"
 #include "a51/db.h"
+#include "a51/jobs.h"
 #include "a51/log.h"
 #include "a51/metrics.h"
 #include "a51/migrate.h"
@@ -180,6 +181,14 @@ static int cmd_serve(const struct a51_config *cfg)
 	pc.application_name = "a51d-upload";
 	if (!(app.upload_pool = db_pool_new(&pc, &err)))
 		goto out;
+	{
+		/* jobs run without statement_timeout: they have their own checkpoints */
+		struct jobs_config jc = { .workers = cfg->workers, .lease_s = cfg->job_lease_s,
+					  .database_url = cfg->database_url, .connect_timeout_s = cfg->db_connect_timeout_s,
+					  .statement_timeout_ms = 0, .app = &app };
+		if (!(app.jobs = jobs_start(&jc, a51_job_kinds, a51_job_kinds_count, &err)))
+			goto out;
+	}
 	if (!(router = router_new(api_routes, api_routes_count, &err)))
 		goto out;
 	app.router = router;
@@ -210,12 +219,15 @@ static int cmd_serve(const struct a51_config *cfg)
 			 cfg->shutdown_grace_s);
 	http_server_stop(app.server);
 	app.server = NULL;
+	jobs_stop(app.jobs, cfg->shutdown_grace_s * 1000);
+	app.jobs = NULL;
 	rc = 0;
 	log_info("serve.stopped", "a51d stopped");
 out:
 	if (rc && err.message[0])
 		log_error("serve.failed", "%s", err.message);
 	http_server_stop(app.server);
+	jobs_stop(app.jobs, 0);
 	api_auth_stop();
 	metrics_free();
 	router_free(router);

@@ -11,6 +11,7 @@ struct db_pool;
 struct router;
 struct http_server;
 struct http_request;
+struct jobs;
 
 struct app {
 	const struct a51_config *cfg;
@@ -18,6 +19,7 @@ struct app {
 	struct db_pool *upload_pool; /* one connection per upload in progress */
 	const struct router *router;
 	struct http_server *server;
+	struct jobs *jobs;           /* worker threads (jobs.h) */
 	atomic_bool draining; /* SIGTERM received: /readyz turns 503 */
 	unsigned char pseudo_key[128]; /* NIR pseudonymisation key (A51_PSEUDO_KEY) */
 	size_t pseudo_key_len;

@@ -24,6 +24,9 @@ struct a51_config {
 	uint64_t max_upload;       /* bulk upload bodies */
 	int max_uploads;           /* uploads at once (each holds one connection) */
 	int upload_timeout_ms;     /* statement_timeout of upload connections */
+	int workers;               /* job worker threads (0: this a51d runs no jobs) */
+	int job_lease_s;           /* a job whose worker is silent this long is taken over */
+	int stats_threads;         /* threads of one model fit */
 	int conn_timeout_s;
 	int conn_limit;
 	uint64_t conn_memory;      /* per-connection memory pool of libmicrohttpd */

@@ -288,4 +288,81 @@ int store_uploads_list(struct db_conn *c, const struct caller *caller, int64_t d
 int store_upload_errors(struct db_conn *c, const struct caller *caller, int64_t id, int64_t after_seq, int limit,
 			json_t **items, struct a51_error *err);
 
+/* ---- risk models (store/riskmodels.c) ---- */
+
+struct rm_def;
+struct rm_patient;
+
+struct sha256;
+typedef int (*store_rm_row_fn)(void *ctx, const struct rm_patient *pt, struct a51_error *err);
+/* Streams the population of a model for def->year through COPY, ordered by
+ * patient, calling fn for each row (a non-zero return stops it): the reference
+ * population (dataset 0, within def->region when set) or a structure's
+ * patients, all or those of ids. digest, when given, is fed the rows as sent.
+ * In a transaction. */
+int store_rm_population(struct db_conn *c, const struct rm_def *def, int64_t dataset, const int64_t *ids, size_t nids,
+			struct sha256 *digest, store_rm_row_fn fn, void *ctx, struct a51_error *err);
+
+struct rm_record {
+	const char *name, *region, *method, *inputs_digest, *code_version;
+	const json_t *definition, *terms, *coefficients, *stats, *diagnostics, *warnings;
+	int64_t job_id;
+};
+/* Inserts a model with the next version of its name; *out is the stored model. */
+int store_rm_insert(struct db_conn *c, const struct actor *a, const struct rm_record *m, json_t **out,
+		    struct a51_error *err);
+/* Risk models are national data: every caller may read them; ARS regional
+ * variants too. */
+int store_rm_get(struct db_conn *c, int64_t id, json_t **out, struct a51_error *err);
+int store_rm_list(struct db_conn *c, const char *name, json_t **items, struct a51_error *err);
+
+/* Replaces the scores of (model, dataset, year) by the rows COPYed in next. */
+int store_scores_begin(struct db_conn *c, int64_t model_id, int64_t dataset, int year, struct a51_error *err);
+int store_scores_put(struct db_conn *c, const char *rows, size_t n, struct a51_error *err);
+int store_scores_end(struct db_conn *c, struct a51_error *err);
+
+struct scores_query {
+	int64_t model_id, dataset; /* dataset: a structure, or 0 for the reference population */
+	int year;
+	int64_t after, patient_id; /* page after this patient; or only this one (0: all) */
+	int limit;
+};
+/* The stored scores of a population, a page of them, and their summary
+ * (patients, totals). A51_ENOTFOUND when none are visible to the caller. */
+int store_scores_list(struct db_conn *c, const struct caller *caller, const struct scores_query *q, json_t **summary,
+		      json_t **items, struct a51_error *err);
+
+/* ---- jobs (store/jobs.c) ---- */
+
+struct job_new {
+	const char *kind;
+	const json_t *params;
+	const char *region;       /* for ARS visibility; NULL: national */
+	int64_t structure_id;     /* for the structure's visibility; 0: none */
+};
+/* Queues a job (and wakes the workers of every a51d); *out is the job as JSON. */
+int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_new *j, json_t **out,
+		     struct a51_error *err);
+int store_job_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err);
+struct job_filter {
+	const char *status, *kind;
+	int64_t before_id;
+	int limit;
+};
+int store_jobs_list(struct db_conn *c, const struct caller *caller, const struct job_filter *f, json_t **items,
+		    struct a51_error *err);
+/* Cancels a queued job at once, or asks a running one to stop. */
+int store_job_cancel(struct db_conn *c, const struct actor *a, int64_t id, json_t **out, struct a51_error *err);
+
+/* Workers: claim the oldest queued job, or one whose lease expired. *out is
+ * NULL when there is none. Jobs past their attempts are failed on the way. */
+int store_job_claim(struct db_conn *c, const char *worker, int lease_s, json_t **out, struct a51_error *err);
+/* Renews the leases of the worker's jobs, writes their progress, and reports
+ * which were cancelled (a JSON array of ids). */
+int store_job_heartbeat(struct db_conn *c, const char *worker, int lease_s, const json_t *progress,
+			json_t **cancelled, struct a51_error *err);
+int store_job_release(struct db_conn *c, int64_t id, const char *worker, struct a51_error *err);
+int store_job_finish(struct db_conn *c, int64_t id, const char *worker, const char *status, const char *message,
+		     const char *result_type, int64_t result_id, struct a51_error *err);
+
 #endif

@@ -49,6 +49,12 @@ static const struct opt opts[] = {
 	  "uploads processed at once; more answer 503 (default 2)" },
 	{ "A51_UPLOAD_TIMEOUT_MS", "upload-timeout-ms", INT(upload_timeout_ms, 0, 86400000),
 	  "statement_timeout of upload merges, 0 for none (default 600000)" },
+	{ "A51_WORKERS", "workers", INT(workers, 0, 64),
+	  "job worker threads: model fits, scoring, calculations; 0 for none (default 2)" },
+	{ "A51_JOB_LEASE_S", "job-lease", INT(job_lease_s, 5, 3600),
+	  "seconds after which a silent worker's job is taken over by another (default 30)" },
+	{ "A51_STATS_THREADS", "stats-threads", INT(stats_threads, 1, 64),
+	  "threads of one regression fit (default: CPUs)" },
 	{ "A51_CONN_TIMEOUT", "conn-timeout", INT(conn_timeout_s, 1, 3600),
 	  "idle connection timeout in seconds (default 30)" },
 	{ "A51_CONN_LIMIT", "conn-limit", INT(conn_limit, 1, 1000000), "maximum open connections (default 1024)" },
@@ -89,6 +95,9 @@ void config_defaults(struct a51_config *c)
 	c->max_upload = (uint64_t)8 << 30;
 	c->max_uploads = 2;
 	c->upload_timeout_ms = 600000;
+	c->workers = 2;
+	c->job_lease_s = 30;
+	c->stats_threads = (int)ncpu;
 	c->conn_timeout_s = 30;
 	c->conn_limit = 1024;
 	c->conn_memory = 64u << 10;

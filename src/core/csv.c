@@ -120,12 +120,9 @@ int csv_charset_from_name(const char *name, int *charset)
 	return A51_EINVAL;
 }
 
+/* Only for code points from 0x80 to 0xFFFF: what the single-byte charsets map to. */
 static size_t utf8_encode(unsigned cp, unsigned char *out)
 {
-	if (cp < 0x80) {
-		out[0] = (unsigned char)cp;
-		return 1;
-	}
 	if (cp < 0x800) {
 		out[0] = (unsigned char)(0xC0 | cp >> 6);
 		out[1] = (unsigned char)(0x80 | (cp & 0x3F));
