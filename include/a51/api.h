@@ -136,6 +136,22 @@ void api_structure_uploads_list(struct http_request *r);
 void api_reference_uploads_list(struct http_request *r);
 void api_upload_errors(struct http_request *r);
 
+/* jobs.c */
+void api_jobs_get(struct http_request *r);
+void api_jobs_list(struct http_request *r);
+void api_jobs_cancel(struct http_request *r);
+/* A job row as users read it: url, eta_s, result {type, id, url}. Returns job. */
+json_t *api_job_view(json_t *job);
+
+/* riskmodels.c */
+void api_risk_models_create(struct http_request *r);
+void api_risk_models_list(struct http_request *r);
+void api_risk_models_get(struct http_request *r);
+void api_risk_scores_now(struct http_request *r);
+void api_risk_score_runs(struct http_request *r);
+void api_risk_scores_list(struct http_request *r);
+void api_risk_scores_get(struct http_request *r);
+
 /* audit.c */
 void api_audit_list(struct http_request *r);
 

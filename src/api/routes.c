@@ -59,6 +59,18 @@ const struct route_def api_routes[] = {
 	{ HTTP_GET, "/v1/uploads/{id}", PERM_READ, NONE, api_uploads_get, NULL, NULL },
 	{ HTTP_GET, "/v1/uploads/{id}/errors", PERM_READ, NONE, api_upload_errors, NULL, NULL },
 
+	{ HTTP_GET, "/v1/jobs", PERM_READ, NONE, api_jobs_list, NULL, NULL },
+	{ HTTP_GET, "/v1/jobs/{id}", PERM_READ, NONE, api_jobs_get, NULL, NULL },
+	{ HTTP_DELETE, "/v1/jobs/{id}", PERM_WRITE, NONE, api_jobs_cancel, NULL, NULL },
+
+	{ HTTP_POST, "/v1/risk-models", PERM_ARS_WRITE, JSON, api_risk_models_create, NULL, NULL },
+	{ HTTP_GET, "/v1/risk-models", PERM_READ, NONE, api_risk_models_list, NULL, NULL },
+	{ HTTP_GET, "/v1/risk-models/{id}", PERM_READ, NONE, api_risk_models_get, NULL, NULL },
+	{ HTTP_POST, "/v1/risk-models/{id}/scores", PERM_READ, JSON, api_risk_scores_now, NULL, NULL },
+	{ HTTP_GET, "/v1/risk-models/{id}/scores", PERM_READ, NONE, api_risk_scores_list, NULL, NULL },
+	{ HTTP_GET, "/v1/risk-models/{id}/scores/{patient_id}", PERM_READ, NONE, api_risk_scores_get, NULL, NULL },
+	{ HTTP_POST, "/v1/risk-models/{id}/score-runs", PERM_WRITE, JSON, api_risk_score_runs, NULL, NULL },
+
 	{ HTTP_GET, "/v1/parameter-sets", PERM_READ, NONE, api_param_sets_list, NULL, NULL },
 	{ HTTP_POST, "/v1/parameter-sets", PERM_NATIONAL_WRITE, JSON, api_param_sets_create, NULL, NULL },
 	{ HTTP_GET, "/v1/parameter-sets/{id}", PERM_READ, NONE, api_param_sets_get, NULL, NULL },

@@ -66,7 +66,7 @@ size_t rm_def_parse(const json_t *body, struct rm_def *d, json_t *errors)
 	json_t *v, *item;
 	size_t i;
 	static const char *const known[] = { "name", "year", "region", "target", "acts", "terms", "interactions",
-					     "method", "exposure_weights", "truncation", "ald_groups" };
+					     "method", "exposure_weights", "truncation", "ald_groups", "include_stays" };
 
 	memset(d, 0, sizeof(*d));
 	if (!json_is_object(body)) {
@@ -102,10 +102,17 @@ size_t rm_def_parse(const json_t *body, struct rm_def *d, json_t *errors)
 		d->target = RT_NONE;
 	}
 	d->include_stays = d->target == RT_ALL_CARE;
+	/* the stored form (rm_def_json) reads back as it was written */
+	if ((v = json_object_get(body, "include_stays"))) {
+		if (!json_is_boolean(v) || json_is_true(v) != d->include_stays)
+			fault(errors, "include_stays", "follows the target: true for all_care only");
+	}
 	if (d->target == RT_PEPS_PERIMETER)
 		for (i = 0; i < A51_ARRAY_LEN(gp_acts); i++)
 			snprintf(d->acts[d->nacts++], 8, "%s", gp_acts[i]);
-	if ((v = json_object_get(body, "acts"))) {
+	if ((v = json_object_get(body, "acts")) && json_is_string(v) && strcmp(json_string_value(v), "all") == 0) {
+		d->nacts = 0;
+	} else if (v) {
 		if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > RM_MAX_ACTS) {
 			fault(errors, "acts", "must be a list of 1 to 32 act codes");
 		} else {
@@ -191,6 +198,8 @@ size_t rm_def_parse(const json_t *body, struct rm_def *d, json_t *errors)
 		} else {
 			json_object_foreach(v, key, codes) {
 				int g = find(rm_ald_group_names, RM_ALD_GROUPS - 1, key);
+				if (strcmp(key, "ald_other") == 0 && json_is_string(codes))
+					continue; /* "every other ALD", as stored */
 				if (g < 0 || !json_is_array(codes) || json_array_size(codes) > 16) {
 					fault(errors, "ald_groups", "the groups are ald_diabetes, ald_cardio, ald_cancer, "
 								    "ald_psych, ald_neuro, ald_resp (ald_other takes the rest)");

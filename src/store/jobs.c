@@ -228,7 +228,7 @@ int store_job_release(struct db_conn *c, int64_t id, const char *worker, struct 
 static const struct db_stmt Q_FINISH = {
 	"job_finish",
 	"UPDATE jobs SET status = $3, message = coalesce($4, message), result_type = $5, result_id = $6,"
-	" finished_at = now(), progress = CASE WHEN $3 = 'succeeded' THEN 1 ELSE progress END, lease_until = NULL"
+	" finished_at = clock_timestamp(), progress = CASE WHEN $3 = 'succeeded' THEN 1 ELSE progress END, lease_until = NULL"
 	" WHERE id = $1 AND worker = $2 AND status = 'running'",
 	6
 };
