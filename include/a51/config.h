@@ -27,6 +27,7 @@ struct a51_config {
 	int workers;               /* job worker threads (0: this a51d runs no jobs) */
 	int job_lease_s;           /* a job whose worker is silent this long is taken over */
 	int stats_threads;         /* threads of one model fit */
+	int job_checkpoint_delay_ms; /* test mode only: slows jobs down so tests can catch them running */
 	int conn_timeout_s;
 	int conn_limit;
 	uint64_t conn_memory;      /* per-connection memory pool of libmicrohttpd */

@@ -61,6 +61,7 @@ struct jobs_config {
 	const char *database_url;
 	int connect_timeout_s;
 	int statement_timeout_ms;
+	int checkpoint_delay_ms;  /* tests: a pause at every checkpoint */
 	const void *app;
 };
 

@@ -55,6 +55,8 @@ static const struct opt opts[] = {
 	  "seconds after which a silent worker's job is taken over by another (default 30)" },
 	{ "A51_STATS_THREADS", "stats-threads", INT(stats_threads, 1, 64),
 	  "threads of one regression fit (default: CPUs)" },
+	{ "A51_JOB_CHECKPOINT_DELAY_MS", "job-checkpoint-delay-ms", INT(job_checkpoint_delay_ms, 0, 10000),
+	  "test mode only: pause at every job checkpoint, to test cancellation and takeover" },
 	{ "A51_CONN_TIMEOUT", "conn-timeout", INT(conn_timeout_s, 1, 3600),
 	  "idle connection timeout in seconds (default 30)" },
 	{ "A51_CONN_LIMIT", "conn-limit", INT(conn_limit, 1, 1000000), "maximum open connections (default 1024)" },
@@ -289,6 +291,9 @@ int config_validate(const struct a51_config *c, struct a51_error *err)
 		return a51_error_set(err, A51_EINVAL, "A51_PSEUDO_KEY",
 				     "A51_PSEUDO_KEY must be set to a secret of at least 32 characters "
 				     "outside demo and test modes (NIRs are pseudonymised with it)");
+	if (c->job_checkpoint_delay_ms && c->mode != A51_MODE_TEST)
+		return a51_error_set(err, A51_EINVAL, "A51_JOB_CHECKPOINT_DELAY_MS",
+				     "A51_JOB_CHECKPOINT_DELAY_MS is a test hook: it needs A51_MODE=test");
 	return 0;
 }
 

@@ -418,6 +418,17 @@ static int fit_job(struct job_ctx *ctx, struct a51_error *err)
 				   def.region[0] ? " in region " : "", def.region);
 		goto out;
 	}
+	{
+		size_t spenders = 0;
+		for (size_t i = 0; i < pop.n; i++)
+			spenders += pop.rows[i].y > 0;
+		if (spenders == 0) {
+			rc = a51_error_set(err, A51_EINVAL, "year",
+					   "the reference data have no spending on the target (%s) in %d: nothing to learn from",
+					   rm_target_name(def.target), def.year);
+			goto out;
+		}
+	}
 	if ((rc = target_rule_of(&def, &pop, &rule, err)) < 0)
 		goto out;
 	for (size_t i = 0; i < pop.n; i++) {

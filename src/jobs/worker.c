@@ -58,6 +58,8 @@ bool job_progress(struct job_ctx *ctx, double fraction, const char *fmt, ...)
 		va_end(ap);
 	}
 	pthread_mutex_unlock(&s->mu);
+	if (s->jobs->cfg.checkpoint_delay_ms)
+		usleep((useconds_t)s->jobs->cfg.checkpoint_delay_ms * 1000u);
 	return atomic_load(&s->cancel) || atomic_load(&s->jobs->stop);
 }
 

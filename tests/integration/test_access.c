@@ -196,6 +196,21 @@ static const struct row rows[] = {
 	{ R_PLAIN, "GET", "/v1/parameter-sets/1", NULL, ANY_TOKEN },
 	{ R_PSET, "POST", "/v1/parameter-sets", NULL, { 401, 201, 403, 403, 403, 403, 403, 403, 403 } },
 	{ R_PLAIN, "GET", "/v1/audit", NULL, { 401, 200, 200, 200, 200, 200, 403, 403, 403 } },
+	/* jobs and models that exist are in test_riskmodels.c; here, the guard's part */
+	{ R_PLAIN, "GET", "/v1/jobs", NULL, ANY_TOKEN },
+	{ R_PLAIN, "GET", "/v1/jobs/999999", NULL, { 401, 404, 404, 404, 404, 404, 404, 404, 404 } },
+	{ R_PLAIN, "DELETE", "/v1/jobs/999999", NULL, { 401, 404, 403, 404, 403, 404, 404, 403, 404 } },
+	{ R_PLAIN, "GET", "/v1/risk-models", NULL, ANY_TOKEN },
+	{ R_PLAIN, "GET", "/v1/risk-models/999999", NULL, { 401, 404, 404, 404, 404, 404, 404, 404, 404 } },
+	{ R_PLAIN, "POST", "/v1/risk-models", "{\"name\":\"m\"}", { 401, 422, 403, 422, 403, 422, 403, 403, 403 } },
+	{ R_PLAIN, "POST", "/v1/risk-models/999999/scores", "{\"profiles\":[{\"sex\":1,\"age\":40}]}",
+	  { 401, 404, 404, 404, 404, 404, 404, 404, 404 } },
+	{ R_PLAIN, "GET", "/v1/risk-models/999999/scores?reference=true", NULL,
+	  { 401, 404, 404, 404, 404, 404, 404, 404, 404 } },
+	{ R_PLAIN, "GET", "/v1/risk-models/999999/scores/1?reference=true", NULL,
+	  { 401, 404, 404, 404, 404, 404, 404, 404, 404 } },
+	{ R_PLAIN, "POST", "/v1/risk-models/999999/score-runs", "{\"reference\":true}",
+	  { 401, 404, 403, 422, 403, 422, 422, 403, 422 } },
 };
 
 static char *pset_body(void)
