@@ -33,6 +33,7 @@ static void usage(FILE *out)
 		"  a51d [options] token list [--all] | token revoke ID\n"
 		"  a51d synth --patients N --structures M --year Y --seed S --out DIR\n"
 		"                     [--reference N] [--years K] [--region CODE]   write synthetic data\n"
+		"  a51d sql population              print the SQL that reads a risk model's population\n"
 		"  a51d --help | --version\n\n",
 		a51_version);
 	config_print_help(out);
@@ -283,6 +284,10 @@ int main(int argc, char **argv)
 		return cli_token(&cfg, argc, argv, idx);
 	if (strcmp(cmd, "synth") == 0)
 		return cli_synth(argc, argv, idx);
+	if (strcmp(cmd, "sql") == 0 && idx + 1 == argc && strcmp(argv[idx], "population") == 0) {
+		printf("%s;\n", store_rm_population_sql());
+		return 0;
+	}
 	fprintf(stderr, "a51d: unknown command or option: %s (try --help)\n", cmd);
 	return 2;
 }

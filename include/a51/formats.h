@@ -82,6 +82,10 @@ struct upload_ctx {
 	int64_t cents[16];     /* CT_MONEY; -1 when empty */
 	int birth_year, birth_month;
 	char text[16][8];      /* CT_ENUM and CT_GHM/CT_ICD10 presence: first bytes */
+	/* Set by upload_value when a value is accepted but worth a word (a FINESS
+	 * whose key fails the unconfirmed Luhn rule, kept as the single routes keep
+	 * it); static text, NULL otherwise. Cleared by each upload_value. */
+	const char *warning;
 };
 
 /* Called before the first column of each record. */
@@ -106,5 +110,21 @@ int upload_value_at(struct upload_ctx *ux, const struct upload_format *f, size_t
 
 /* Whether a value of this column may be echoed in an error report. */
 bool upload_value_echoable(const struct upload_column *c);
+
+/* A number member of an NDJSON line, as written. A JSON parser keeps a number
+ * as a double, in which 30.005 can no longer be told from 30.00499...: amounts
+ * are read from the sender's text instead, as the same CSV field would be. */
+struct upload_json_number {
+	const char *key;   /* the member's name between its quotes, escapes not decoded */
+	size_t keylen;
+	bool escaped;      /* the name holds a backslash escape */
+	const char *text;  /* the number as written, e.g. "30.005" */
+	size_t len;
+};
+
+/* Scans the top-level members of the JSON object s[0..n), which a JSON parser
+ * has accepted already, and stores the first max members whose value is a
+ * number in out; returns how many. Stops quietly at anything unexpected. */
+size_t upload_json_numbers(const char *s, size_t n, struct upload_json_number *out, size_t max);
 
 #endif

@@ -293,6 +293,9 @@ int store_upload_errors(struct db_conn *c, const struct caller *caller, int64_t 
 struct rm_def;
 struct rm_patient;
 
+/* The COPY statement of the population, reading its parameters from the
+ * transaction settings a51.rm_* (for EXPLAIN and the benchmarks). */
+const char *store_rm_population_sql(void);
 struct sha256;
 typedef int (*store_rm_row_fn)(void *ctx, const struct rm_patient *pt, struct a51_error *err);
 /* Streams the population of a model for def->year through COPY, ordered by

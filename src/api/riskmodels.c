@@ -105,6 +105,11 @@ void api_risk_models_create(struct http_request *r)
 	if (r->caller.kind == CALLER_ARS && !json_array_size(errors) && strcmp(def.region, r->caller.region) != 0)
 		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "region", "reason",
 							 "an ARS fits regional variants: region must be its own region"));
+	if (!json_array_size(errors)) {
+		struct rm_design d;
+		if (rm_design_init(&def, &d, &err) < 0)
+			json_array_append_new(errors, json_pack("{s:s,s:s}", "field", err.field, "reason", err.message));
+	}
 	if (json_array_size(errors)) {
 		http_problem_ex(r, 422, "validation", errors, NULL, "the model definition is invalid: %zu fault(s)",
 				json_array_size(errors));
@@ -117,6 +122,16 @@ void api_risk_models_create(struct http_request *r)
 	if (!(c = api_tx_begin(r))) {
 		json_decref(params);
 		return;
+	}
+	if (def.region[0]) {
+		struct region reg;
+		if (store_region_get(c, def.region, &reg, &err) < 0) {
+			json_decref(params);
+			if (err.code == A51_ENOTFOUND)
+				a51_error_set(&err, A51_EINVAL, "region", "no region %s", def.region);
+			api_fail(r, c, &err);
+			return;
+		}
 	}
 	if (store_job_submit(c, &a, &jn, &job, &err) < 0) {
 		json_decref(params);
@@ -329,6 +344,9 @@ void api_risk_scores_now(struct http_request *r)
 	year = v ? (int)json_integer_value(v) : 0;
 	if (v && (!json_is_integer(v) || year < 2018 || year > 2100))
 		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "year", "reason", "a year, 2018 to 2100"));
+	if (!nids && json_object_get(body, "structure_id"))
+		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "structure_id", "reason",
+							 "structure_id says whose patient_ids these are: give patient_ids"));
 	if (nids) {
 		v = json_object_get(body, "structure_id");
 		sid = json_is_integer(v) ? json_integer_value(v) : 0;
@@ -532,7 +550,7 @@ static void scores_read(struct http_request *r, bool one)
 	query_begin(&q, r);
 	population_params(r, &q, &sq.dataset, &sq.year);
 	sq.limit = one ? 1 : (int)query_int(&q, "limit", 1, 1000, 100);
-	sq.after = query_int(&q, "cursor", 0, INT64_MAX, 0);
+	sq.after = one ? 0 : query_int(&q, "cursor", 0, INT64_MAX, 0);
 	explain = query_enum(&q, "explain", yes);
 	if (!query_end(&q) || !(c = api_db(r)))
 		return;

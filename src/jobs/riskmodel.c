@@ -476,6 +476,16 @@ static int fit_job(struct job_ctx *ctx, struct a51_error *err)
 					     .solve = opts };
 		rc = stats_glm_fit(&go, src, nt, d.p, &glm, err);
 		f = &glm.fit;
+		if (rc == 0 && def.method == RM_GLM_POISSON && glm.df_res > 0) {
+			/* costs in cents are not counts: quasi-Poisson, the standard errors
+			 * scaled by the Pearson dispersion instead of 1 */
+			double phi = glm.pearson_chi2 / glm.df_res, s = sqrt(phi);
+			for (size_t k = 0; k < d.p; k++) {
+				f->se[k] *= s;
+				f->t[k] /= s;
+			}
+			glm.dispersion = phi;
+		}
 	}
 	}
 	if (rc < 0)
@@ -505,9 +515,10 @@ static int fit_job(struct job_ctx *ctx, struct a51_error *err)
 		json_object_set_new(stats, "smearing", json_real(smearing));
 	if (def.method >= RM_GLM_GAMMA)
 		json_object_set_new(stats, "glm",
-				    json_pack("{s:o,s:o,s:o,s:i,s:b}", "deviance", num(glm.deviance), "null_deviance",
-					      num(glm.null_deviance), "dispersion", num(glm.dispersion), "iterations",
-					      glm.iterations, "converged", glm.converged));
+				    json_pack("{s:o,s:o,s:o,s:s,s:i,s:b}", "deviance", num(glm.deviance), "null_deviance",
+					      num(glm.null_deviance), "dispersion", num(glm.dispersion), "dispersion_from",
+					      "pearson_chi2 / df_residual", "iterations", glm.iterations, "converged",
+					      glm.converged));
 	if (positive_only(def.method)) {
 		json_t *shares = json_object();
 		for (int c = 0; c < 20; c++)
@@ -588,8 +599,17 @@ static int score_job(struct job_ctx *ctx, struct a51_error *err)
 	def.year = year ? year : def.year;
 	def.region[0] = '\0'; /* a structure's patients wherever they live */
 	job_progress(ctx, 0.02, "reading the patients");
-	if ((rc = db_begin(ctx->db, err)) < 0 || (rc = pop_load(ctx, &def, dataset, &pop, err)) < 0 ||
-	    (rc = store_scores_begin(ctx->db, model_id, dataset, def.year, err)) < 0)
+	if ((rc = db_begin(ctx->db, err)) < 0 || (rc = pop_load(ctx, &def, dataset, &pop, err)) < 0)
+		goto out;
+	if (pop.n == 0) { /* keep the scores there are rather than replace them by none */
+		char who[48] = "the reference population";
+		if (dataset)
+			snprintf(who, sizeof(who), "structure %lld", (long long)dataset);
+		rc = a51_error_set(err, A51_EINVAL, "year", "no patient of %s was alive in %d: nothing to score", who,
+				   def.year);
+		goto out;
+	}
+	if ((rc = store_scores_begin(ctx->db, model_id, dataset, def.year, err)) < 0)
 		goto out;
 	{
 		struct fitted m = { .def = &def, .d = &d, .coef = coef, .smearing = smearing, .sh = &sh };

@@ -93,6 +93,25 @@ static void caller_of(const json_t *row, struct caller *c)
 	c->token_id = json_integer_value(json_object_get(row, "token_id"));
 }
 
+/* What a failed job tells whoever may read it. PostgreSQL's own text may
+ * quote data (DETAIL, CONTEXT, statements): only its first line is kept,
+ * the whole of it goes to the log. */
+static void public_reason(const struct a51_error *err, char *out, size_t cap)
+{
+	const char *m = err->message[0] ? err->message : "failed";
+
+	if (strncmp(m, "ERROR:", 6) == 0 || strncmp(m, "FATAL:", 6) == 0) {
+		size_t n;
+		m += 6;
+		while (*m == ' ')
+			m++;
+		n = strcspn(m, "\n");
+		snprintf(out, cap, "the database refused the work: %.*s", (int)n, m);
+		return;
+	}
+	snprintf(out, cap, "%s", m);
+}
+
 static void run_one(struct slot *s, json_t *row)
 {
 	struct jobs *j = s->jobs;
@@ -142,9 +161,9 @@ static void run_one(struct slot *s, json_t *row)
 	} else {
 		char msg[300];
 		atomic_fetch_add(&j->failed, 1);
-		snprintf(msg, sizeof(msg), "%s", err.message[0] ? err.message : "failed");
+		public_reason(&err, msg, sizeof(msg));
 		store_job_finish(s->db, id, s->name, "failed", msg, NULL, 0, &err2);
-		log_warn("job.failed", "job %lld (%s) failed: %s", (long long)id, kind, msg);
+		log_warn("job.failed", "job %lld (%s) failed: %s", (long long)id, kind, err.message);
 	}
 	pthread_mutex_lock(&s->mu);
 	s->job = 0;
@@ -258,9 +277,20 @@ static void *listener_main(void *arg)
 			if (rc < 0 || (rc > 0 && !PQconsumeInput(pg)))
 				break;
 			while ((n = PQnotifies(pg))) {
-				pthread_mutex_lock(&j->mu);
-				pthread_cond_broadcast(&j->wake);
-				pthread_mutex_unlock(&j->mu);
+				if (strncmp(n->extra, "cancel:", 7) == 0) {
+					long long id = strtoll(n->extra + 7, NULL, 10);
+					for (int k = 0; k < j->cfg.workers; k++) {
+						struct slot *s = &j->slots[k];
+						pthread_mutex_lock(&s->mu);
+						if (s->job == id)
+							atomic_store(&s->cancel, true);
+						pthread_mutex_unlock(&s->mu);
+					}
+				} else {
+					pthread_mutex_lock(&j->mu);
+					pthread_cond_broadcast(&j->wake);
+					pthread_mutex_unlock(&j->mu);
+				}
 				PQfreemem(n);
 			}
 		}

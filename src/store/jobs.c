@@ -28,7 +28,8 @@ static const struct db_stmt Q_SUBMIT = {
 int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_new *jn, json_t **out,
 		     struct a51_error *err)
 {
-	char *params = json_dumps(jn->params, JSON_COMPACT | JSON_SORT_KEYS);
+	/* 15 digits: a definition's 0.99 reads back as 0.99, not 0.98999999999999999 */
+	char *params = json_dumps(jn->params, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
 	char token[24], sid[24];
 	const char *p[7];
 	int rc;
@@ -46,8 +47,20 @@ int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_
 	p[6] = a->request_id;
 	rc = store_one(c, &Q_SUBMIT, p, out, err);
 	free(params);
-	if (rc == 0)
-		json_object_del(*out, "notified");
+	if (rc < 0)
+		return rc;
+	json_object_del(*out, "notified");
+	{
+		/* who asked for what: the submission is audited like any write */
+		struct audit_rec rec = { .action = "submit", .resource_type = "job", .region = jn->region,
+					 .structure_id = jn->structure_id };
+		json_t *after = json_pack("{s:s,s:O}", "kind", jn->kind, "params", jn->params);
+		snprintf(rec.resource_id, sizeof(rec.resource_id), "%lld",
+			 (long long)json_integer_value(json_object_get(*out, "id")));
+		rec.after = after;
+		rc = store_audit(c, a, &rec, err);
+		json_decref(after);
+	}
 	return rc;
 }
 
@@ -107,8 +120,10 @@ static const struct db_stmt Q_CANCEL = {
 	" status = CASE WHEN j.status = 'queued' THEN 'cancelled' ELSE j.status END,"
 	" finished_at = CASE WHEN j.status = 'queued' THEN now() ELSE j.finished_at END,"
 	" message = CASE WHEN j.status = 'queued' THEN 'cancelled before it started' ELSE j.message END,"
-	" cancel_requested = j.status IN ('queued', 'running')"
-	" WHERE j.id = $4 AND " JOB_SCOPE " RETURNING j.*) SELECT " JOB_COLUMNS " FROM j",
+	" cancel_requested = true"
+	" WHERE j.id = $4 AND j.status IN ('queued', 'running') AND " JOB_SCOPE " RETURNING j.*)"
+	/* the a51d running it hears at once (LISTEN a51_jobs), not at its next heartbeat */
+	" SELECT " JOB_COLUMNS ", pg_notify('a51_jobs', 'cancel:' || j.id) IS NULL AS notified FROM j",
 	4
 };
 
@@ -126,8 +141,19 @@ int store_job_cancel(struct db_conn *c, const struct actor *a, int64_t id, json_
 	p[1] = sp.v[1];
 	p[2] = sp.v[2];
 	p[3] = sid;
-	if ((rc = store_one(c, &Q_CANCEL, p, out, err)) < 0)
-		return rc == A51_ENOTFOUND ? a51_error_set(err, A51_ENOTFOUND, "id", "no job %lld", (long long)id) : rc;
+	if ((rc = store_one(c, &Q_CANCEL, p, out, err)) == A51_ENOTFOUND) {
+		/* not there for this caller, or already finished */
+		json_t *job;
+		if ((rc = store_job_get(c, a->caller, id, &job, err)) < 0)
+			return rc;
+		rc = a51_error_set(err, A51_ECONFLICT, "status", "job %lld has already %s: it cannot be cancelled",
+				   (long long)id, json_string_value(json_object_get(job, "status")));
+		json_decref(job);
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	json_object_del(*out, "notified");
 	snprintf(rec.resource_id, sizeof(rec.resource_id), "%s", sid);
 	rec.region = json_string_value(json_object_get(*out, "region"));
 	rec.structure_id = json_integer_value(json_object_get(*out, "structure_id"));
@@ -207,7 +233,7 @@ int store_job_heartbeat(struct db_conn *c, const char *worker, int lease_s, cons
 /* A stopping a51d hands its unfinished job back at once (no attempt spent). */
 static const struct db_stmt Q_RELEASE = {
 	"job_release",
-	"UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, attempts = greatest(attempts - 1, 0),"
+	"UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, attempts = greatest(attempts - 1, 0), progress = 0,"
 	" message = 'handed back by a stopping a51d: it will restart' WHERE id = $1 AND worker = $2 AND status = 'running'",
 	2
 };
@@ -227,7 +253,7 @@ int store_job_release(struct db_conn *c, int64_t id, const char *worker, struct 
 
 static const struct db_stmt Q_FINISH = {
 	"job_finish",
-	"UPDATE jobs SET status = $3, message = coalesce($4, message), result_type = $5, result_id = $6,"
+	"UPDATE jobs SET status = $3, message = $4, result_type = $5, result_id = $6,"
 	" finished_at = clock_timestamp(), progress = CASE WHEN $3 = 'succeeded' THEN 1 ELSE progress END, lease_until = NULL"
 	" WHERE id = $1 AND worker = $2 AND status = 'running'",
 	6

@@ -77,6 +77,11 @@ static const char POPULATION[] =
 	" LEFT JOIN cl ON cl.patient_id = pop.id LEFT JOIN st ON st.patient_id = pop.id"
 	" WHERE span.e >= span.s ORDER BY pop.id) TO STDOUT";
 
+const char *store_rm_population_sql(void)
+{
+	return POPULATION;
+}
+
 /* One COPY text row: id, cell, ald, flags, exposure, y. */
 static int parse_row(char *row, int n, struct rm_patient *pt)
 {
@@ -186,14 +191,15 @@ static const struct db_stmt Q_INSERT = {
 	"WITH m AS (INSERT INTO risk_models (name, version, region, definition, method, terms, coefficients, stats,"
 	" diagnostics, warnings, inputs_digest, code_version, job_id, created_by)"
 	" SELECT $1, coalesce(max(version), 0) + 1, $2, $3::jsonb, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb,"
-	" $9::jsonb, $10, $11, $12, $13 FROM risk_models WHERE name = $1 RETURNING *) SELECT " RM_COLUMNS " FROM m",
+	" $9::jsonb, $10, $11, $12, $13 FROM risk_models WHERE name = $1 AND region IS NOT DISTINCT FROM $2"
+	" RETURNING *) SELECT " RM_COLUMNS " FROM m",
 	13
 };
 
 int store_rm_insert(struct db_conn *c, const struct actor *a, const struct rm_record *m, json_t **out,
 		    struct a51_error *err)
 {
-	char *texts[6] = { json_dumps(m->definition, JSON_COMPACT | JSON_SORT_KEYS), json_dumps(m->terms, JSON_COMPACT),
+	char *texts[6] = { json_dumps(m->definition, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15)), json_dumps(m->terms, JSON_COMPACT),
 			   json_dumps(m->coefficients, JSON_COMPACT), json_dumps(m->stats, JSON_COMPACT),
 			   json_dumps(m->diagnostics, JSON_COMPACT), json_dumps(m->warnings, JSON_COMPACT) };
 	char job[24], by[24];
@@ -276,6 +282,16 @@ int store_scores_begin(struct db_conn *c, int64_t model_id, int64_t dataset, int
 	snprintf(m, sizeof(m), "%lld", (long long)model_id);
 	snprintf(d, sizeof(d), "%lld", (long long)dataset);
 	snprintf(y, sizeof(y), "%d", year);
+	/* two runs of the same (model, population, year) take turns: the second
+	 * waits, then replaces the first's scores */
+	res = PQexecParams(db_pg(c), "SELECT pg_advisory_xact_lock(hashtextextended('scores:' || $1 || ':' || $2 || ':' || $3, 0))",
+			   3, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		db_error_from(db_pg(c), res, err);
+		PQclear(res);
+		return err->code;
+	}
+	PQclear(res);
 	res = PQexecParams(db_pg(c), "DELETE FROM patient_scores WHERE model_id = $1 AND dataset = $2 AND year = $3", 3,
 			   NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {

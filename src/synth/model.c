@@ -180,7 +180,10 @@ void model_person(struct rng *r, long index, const char *dept, int year_first, i
 	for (int y = year_first; y <= year_last; y++) {
 		double q = mortality[band] * ((p->ald & (1u << ALDG_CANCER)) ? 2.5 : 1.0);
 		if (rng_bernoulli(r, q)) {
+			int32_t born = date_from_ymd(p->birth_year, p->birth_month, 1);
 			p->death = date_from_ymd(y, 1, 1) + (int32_t)rng_range(r, 0, 364);
+			if (p->death < born) /* a baby of the year dies after its birth month began */
+				p->death = born + (int32_t)rng_range(r, 0, 27);
 			break;
 		}
 	}

@@ -399,6 +399,23 @@ START_TEST(bad_definitions_are_refused_with_every_field)
 		"{\"name\":\"r\",\"year\":2024,\"target\":\"town_all\",\"terms\":[\"age_sex\"],\"method\":\"ols\"}", &st);
 	ck_assert_int_eq(st, 403);
 	json_decref(j);
+	/* what the job would only find out later is refused now: an unknown region, too many columns */
+	j = api("POST", "/v1/risk-models", nat,
+		"{\"name\":\"r\",\"year\":2024,\"target\":\"town_all\",\"terms\":[\"age_sex\"],\"method\":\"ols\","
+		"\"region\":\"99\"}", &st);
+	ck_assert_int_eq(st, 422);
+	json_decref(j);
+	j = api("POST", "/v1/risk-models", nat,
+		"{\"name\":\"r\",\"year\":2024,\"target\":\"town_all\",\"terms\":[\"age_sex\",\"ald_groups\",\"c2s\","
+		"\"n_chronic\"],\"method\":\"ols\",\"interactions\":[[\"age_sex\",\"ald_groups\"],[\"age_sex\",\"n_chronic\"],"
+		"[\"ald_groups\",\"n_chronic\"],[\"age_sex\",\"c2s\"]]}", &st);
+	ck_assert_int_eq(st, 422);
+	{
+		char *t = json_dumps(j, JSON_COMPACT);
+		ck_assert_msg(strstr(t, "too many columns"), "%s", t);
+		free(t);
+	}
+	json_decref(j);
 	{
 		PGconn *pg = h_db_connect(&db);
 		ck_assert_str_eq(h_sql1(pg, "SELECT count(*) FROM jobs WHERE params->'definition'->>'name' = 'r'"), "0");
@@ -705,6 +722,31 @@ START_TEST(score_run_of_a_patientele)
 	}
 	ck_assert_int_gt(total, 0);
 	ck_assert_int_eq(seen, total);
+	{
+		/* the submission is audited, with who asked */
+		PGconn *pg = h_db_connect(&db);
+		char q[160];
+		snprintf(q, sizeof(q), "SELECT count(*) FROM audit_log WHERE resource_type = 'job' AND action = 'submit'"
+				       " AND resource_id = '%ld'", job);
+		ck_assert_str_eq(h_sql1(pg, q), "1");
+		PQfinish(pg);
+	}
+	{
+		/* an empty patientèle is not scored: the job fails and says why */
+		long s3 = create("/v1/structures", "{\"kind\":\"MSP\",\"name\":\"MSP Vide\",\"region\":\"84\","
+						   "\"commune\":\"69123\",\"legal_form\":\"SISA\"}", nat);
+		char body[64];
+		long empty;
+		snprintf(body, sizeof(body), "{\"structure_id\":%ld}", s3);
+		j = apif("POST", nat, body, &st, "/v1/risk-models/%ld/score-runs", mid);
+		ck_assert_int_eq(st, 202);
+		empty = (long)json_integer_value(json_object_get(j, "id"));
+		json_decref(j);
+		j = wait_job(srv.port, empty, 60);
+		ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "failed");
+		ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "error")), "nothing to score"));
+		json_decref(j);
+	}
 	/* other tenants do not see the scores */
 	j = apif("GET", s2tok, NULL, &st, "/v1/risk-models/%ld/scores?structure_id=%ld", mid, s1);
 	ck_assert_int_eq(st, 404);
@@ -777,6 +819,10 @@ START_TEST(score_patients_and_profiles_now)
 	snprintf(body, sizeof(body), "{\"structure_id\":%ld,\"patient_ids\":[999999999]}", s1);
 	j = apif("POST", s1tok, body, &st, "/v1/risk-models/%ld/scores", mid);
 	ck_assert_int_eq(st, 422);
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"structure_id\":%ld,\"profiles\":[{\"sex\":1,\"age\":40}]}", s1);
+	j = apif("POST", s1tok, body, &st, "/v1/risk-models/%ld/scores", mid);
+	ck_assert_int_eq(st, 422); /* structure_id without patient_ids means a mistake */
 	json_decref(j);
 	snprintf(body, sizeof(body), "{\"structure_id\":%ld,\"patient_ids\":[%ld]}", s1, pid);
 	j = apif("POST", s2tok, body, &st, "/v1/risk-models/%ld/scores", mid);
