@@ -32,7 +32,7 @@ serve() {
 loaded=$("${PSQL[@]}" -Atc "SELECT count(*) FROM reference_patients" 2>/dev/null || echo 0)
 if [[ $loaded != "$PATIENTS" ]]; then
 	say "loading $PATIENTS reference patients through the upload API (once; kept in $DB)"
-	"$A51_ROOT/scripts/pg.sh" psql -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1
+	"$A51_ROOT/scripts/pg.sh" psql -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 	"$A51_ROOT/scripts/pg.sh" psql -d postgres -c "CREATE DATABASE $DB" >/dev/null
 	[[ -s $DATA/reference/claims.csv ]] || "$A51D" synth --patients 100 --structures 1 --year 2024 --years 1 \
 		--reference "$PATIENTS" --seed 5 --out "$DATA" 2>/dev/null

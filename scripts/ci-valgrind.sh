@@ -56,6 +56,42 @@ for i in $(seq 1 20); do
 	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -H "$json" -d '{"nir":"155036938101204"}' \
 		"$base/v1/structures/$sid/patients/lookup" >>"$out/codes.txt"
 done
+# Uploads, then jobs on the worker threads: two fits, a score run, scoring now.
+"$A51_BUILD/a51d" synth --patients 60 --structures 1 --year 2024 --years 1 --reference 400 --seed 3 \
+	--out "$out/synth" 2>/dev/null
+for kind in patients claims stays; do
+	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -H 'Content-Type: text/csv' -T "$out/synth/reference/$kind.csv" \
+		-X POST "$base/v1/reference/uploads?kind=$kind" >>"$out/codes.txt"
+done
+wait_job() { # polls a job until it has finished; prints its status
+	local st
+	for _ in $(seq 1 600); do
+		st=$(curl -s -H "$auth" "$base/v1/jobs/$1" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')
+		[[ $st == queued || $st == running ]] || { echo "$st"; return; }
+		sleep 0.2
+	done
+}
+models=()
+for method in wls glm_gamma; do
+	job=$(curl -s -H "$auth" -H "$json" -d "{\"name\":\"vg\",\"year\":2024,\"target\":\"town_all\",
+		\"terms\":[\"age_sex\",\"ald_groups\",\"c2s\"],\"method\":\"$method\",
+		\"truncation\":{\"type\":\"percentile\",\"p\":0.99}}" "$base/v1/risk-models" | sed 's/^{"id":\([0-9]*\).*/\1/')
+	[[ $(wait_job "$job") == succeeded ]] || die "valgrind: fit job $job did not succeed"
+	models+=("$(curl -s -H "$auth" "$base/v1/jobs/$job" | sed -n 's/.*"result":{"type":"risk_model","id":\([0-9]*\).*/\1/p')")
+	echo 202 >>"$out/codes.txt"
+done
+job=$(curl -s -H "$auth" -H "$json" -d '{"reference":true}' "$base/v1/risk-models/${models[0]}/score-runs" |
+	sed 's/^{"id":\([0-9]*\).*/\1/')
+[[ $(wait_job "$job") == succeeded ]] || die "valgrind: score job $job did not succeed"
+for m in "${models[@]}"; do
+	for p in "/v1/risk-models/$m" "/v1/risk-models/${models[0]}/scores?reference=true&limit=5&explain=true" \
+		"/v1/risk-models/${models[0]}/scores/1?reference=true" "/v1/jobs?limit=5" "/v1/jobs/$job"; do
+		curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" "$base$p" >>"$out/codes.txt"
+	done
+	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -H "$json" -d '{"profiles":[{"sex":2,"age":70,"ald":[8],
+		"c2s":true},{"sex":1,"age":3}],"year":2024}' "$base/v1/risk-models/$m/scores" >>"$out/codes.txt"
+	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -X DELETE "$base/v1/jobs/$job" >>"$out/codes.txt"
+done
 n=$(wc -l <"$out/codes.txt")
 kill -TERM $pid
 rc=0

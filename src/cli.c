@@ -193,9 +193,9 @@ int cli_synth(int argc, char **argv, int idx)
 			continue;
 		}
 		if (strcmp(a, "--patients") == 0)
-			lp = &o.patients, lo = 0, hi = 50000000;
+			lp = &o.patients, lo = 0, hi = 1000000; /* NIRs unique per department: see model_person */
 		else if (strcmp(a, "--reference") == 0)
-			lp = &o.reference, lo = 0, hi = 50000000;
+			lp = &o.reference, lo = 0, hi = 4890000;
 		else if (strcmp(a, "--structures") == 0)
 			ip = &o.structures, lo = 0, hi = 500;
 		else if (strcmp(a, "--year") == 0)

@@ -502,6 +502,7 @@ void api_risk_score_runs(struct http_request *r)
 		field_error(&f, "reference", "only national callers score the reference population");
 	if (!fields_end(&f))
 		return;
+	fields_release(&f);
 	if (!(c = api_tx_begin(r)))
 		return;
 	if (store_rm_get(c, model_id, &model, &err) < 0 ||

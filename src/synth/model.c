@@ -154,7 +154,9 @@ void model_person(struct rng *r, long index, const char *dept, int year_first, i
 	age = band_low[band] + (int)rng_range(r, 0, band == 9 ? 14 : band == 0 ? 4 : 9);
 	p->birth_year = year_first - age;
 	p->birth_month = (int)rng_range(r, 1, 12);
-	/* NIR: unique by construction from the index (commune and order numbers). */
+	/* NIR: unique by construction: the caller gives each person of a
+	 * department of birth its own index below 989 010 (990 communes x 999
+	 * order numbers). */
 	snprintf(first13, sizeof(first13), "%d%02d%02d%.2s%03ld%03ld", p->sex, p->birth_year % 100, p->birth_month,
 		 dept, (long)((unsigned long)index / 999 % 990 + 1), (long)((unsigned long)index % 999 + 1));
 	snprintf(p->nir, sizeof(p->nir), "%.13s%02d", first13, nir_key(first13));

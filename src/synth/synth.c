@@ -612,8 +612,11 @@ static void write_mt(struct world *w, FILE *f, const struct person *p)
 
 static void write_events(FILE *const f[5], const struct events *ev)
 {
-	fwrite(ev->claims.data, 1, ev->claims.len, f[F_CLAIMS]);
-	fwrite(ev->stays.data, 1, ev->stays.len, f[F_STAYS]);
+	/* an empty buffer may have no storage yet: fwrite wants a pointer all the same */
+	if (ev->claims.len)
+		fwrite(ev->claims.data, 1, ev->claims.len, f[F_CLAIMS]);
+	if (ev->stays.len)
+		fwrite(ev->stays.data, 1, ev->stays.len, f[F_STAYS]);
 	if (f[F_QUEST] && ev->quest.len)
 		fwrite(ev->quest.data, 1, ev->quest.len, f[F_QUEST]);
 }
@@ -795,7 +798,8 @@ int synth_run(const struct synth_options *o, struct synth_counts *out, struct a5
 		bool in[512] = { false };
 
 		rng_fork(&pr, &root, 1000000 + (uint64_t)i);
-		model_person(&pr, i, w.depts[i % w.ndepts], w.year_first, o->year, pp);
+		/* indices per department: the region's patients below 500 000, the reference above */
+		model_person(&pr, i / w.ndepts, w.depts[i % w.ndepts], w.year_first, o->year, pp);
 		assign_gp(&w, &pr, pp, cum, gps, ngps);
 		ev.seq = 0;
 		buf_reset(&ev.claims);
@@ -850,7 +854,7 @@ int synth_run(const struct synth_options *o, struct synth_counts *out, struct a5
 		for (long i = 0; i < o->reference; i++) {
 			struct rng pr;
 			static const char *const france[] = { "75", "13", "69", "33", "59", "31", "44", "67", "35", "2A" };
-			long idx = 5000000L + i;
+			long idx = 500000L + i / 10;
 
 			rng_fork(&pr, &root, 900000000ull + (uint64_t)i);
 			model_person(&pr, idx, france[i % 10], w.year_first, o->year, pp);
