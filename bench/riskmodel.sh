@@ -54,11 +54,11 @@ AUTH="Authorization: Bearer $TOKEN"
 # The model of the benchmark: all town care in 2024, every term (32 columns).
 MODEL='{"name":"bench","year":2024,"target":"town_all","terms":["age_sex","ald_groups","c2s","ame","n_chronic"],"method":"wls"}'
 # The same population query as the fit, with the settings a51 gives it for MODEL.
-SETTINGS="BEGIN; SET LOCAL jit = off; SELECT set_config('a51.rm_dataset', '0', true), set_config('a51.rm_year', '2024', true),
- set_config('a51.rm_region', '', true), set_config('a51.rm_acts', '', true), set_config('a51.rm_stays', 'false', true),
- set_config('a51.rm_g0', '{8}', true), set_config('a51.rm_g1', '{1,3,5,13}', true), set_config('a51.rm_g2', '{30}', true),
- set_config('a51.rm_g3', '{23}', true), set_config('a51.rm_g4', '{9,15,16,25}', true), set_config('a51.rm_g5', '{14}', true),
- set_config('a51.rm_ids', '', true);"
+SETTINGS="BEGIN; SET LOCAL jit = off; SET LOCAL a51.rm_dataset = '0'; SET LOCAL a51.rm_year = '2024';
+ SET LOCAL a51.rm_region = ''; SET LOCAL a51.rm_acts = ''; SET LOCAL a51.rm_stays = 'false';
+ SET LOCAL a51.rm_g0 = '{8}'; SET LOCAL a51.rm_g1 = '{1,3,5,13}'; SET LOCAL a51.rm_g2 = '{30}';
+ SET LOCAL a51.rm_g3 = '{23}'; SET LOCAL a51.rm_g4 = '{9,15,16,25}'; SET LOCAL a51.rm_g5 = '{14}';
+ SET LOCAL a51.rm_ids = '';"
 POPULATION=$("$A51D" sql population)
 
 now() { date +%s.%N; }
@@ -82,7 +82,7 @@ result_id() {
 copy_s=() fit_s=() out_s=() score_s=() models=()
 for r in $(seq 1 "$REPS"); do
 	t0=$(now)
-	printf '%s\n%s;\nCOMMIT;\n' "$SETTINGS" "$POPULATION" | "${PSQL[@]}" -q >"$BENCH_DIR/population.tsv"
+	printf '%s\n%s;\nCOMMIT;\n' "$SETTINGS" "$POPULATION" | "${PSQL[@]}" -qAt >"$BENCH_DIR/population.tsv"
 	t1=$(now)
 	copy_s+=("$(elapsed "$t0" "$t1")")
 
@@ -102,7 +102,7 @@ rows=$(wc -l <"$BENCH_DIR/population.tsv")
 "${PSQL[@]}" -qc "DROP TABLE IF EXISTS bench_scores; CREATE TABLE bench_scores (LIKE patient_scores INCLUDING ALL)"
 for r in $(seq 1 "$REPS"); do
 	t0=$(now)
-	printf '%s\n%s;\nCOMMIT;\n' "$SETTINGS" "$POPULATION" | "${PSQL[@]}" -q >"$BENCH_DIR/population.tsv"
+	printf '%s\n%s;\nCOMMIT;\n' "$SETTINGS" "$POPULATION" | "${PSQL[@]}" -qAt >"$BENCH_DIR/population.tsv"
 	t1=$(now)
 	awk -F'\t' -v OFS='\t' '{ print 0, 0, 2024, $1, int($6), $2, $3, $4, $5, 0 }' "$BENCH_DIR/population.tsv" \
 		>"$BENCH_DIR/scores.tsv"

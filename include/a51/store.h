@@ -259,17 +259,21 @@ int store_upload_patient_ids(struct db_conn *c, int64_t dataset,
 int store_upload_copy(struct db_conn *c, const char *data, size_t n, struct a51_error *err);
 /* Ends the COPY; with why non-NULL the COPY is cancelled (the transaction fails). */
 int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *err);
-/* Merges the staging rows into the final tables by natural key. */
+/* Merges the staging rows into the final tables by natural key, by the rules
+ * of each kind's single-record route. Faults first: A51_EINVAL with field
+ * "line" when lines are at fault (a repeated key, an overlapping declaration);
+ * nothing was changed and store_upload_duplicates hands them over. */
 int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upload_id, int64_t *inserted,
 		       int64_t *updated, struct a51_error *err);
 
-/* After a merge that met a key twice: the lines that repeat an earlier one
- * (appended to errors, at most max; all counted in *count). */
+/* The faults found by store_upload_merge, oldest first, at most max a call
+ * (appended to errors), each taken off the list: call until none comes.
+ * *count gets how many were waiting. */
 int store_upload_duplicates(struct db_conn *c, int kind, int max, json_t *errors, int64_t *count,
 			    struct a51_error *err);
 
 struct upload_result {
-	const char *status;       /* succeeded, rejected, failed, aborted */
+	const char *status;       /* succeeded, validated (dry run), rejected, failed, aborted */
 	int http_status;
 	int64_t bytes, lines, records, inserted, updated, errors_count;
 	const char *sha256, *message;

@@ -11,11 +11,13 @@
 #include "a51/csv.h"
 #include "a51/formats.h"
 #include "a51/log.h"
+#include "a51/metrics.h"
 #include "a51/sha256.h"
 #include "a51/util.h"
 #include "a51/banned.h"
 
 #define FIRST_ERRORS 100
+#define FAULT_BATCH 1000
 #define COPY_FLUSH (256u << 10)
 
 /* Patients of the dataset by pseudonym, for the rows that name one. Keys are the
@@ -86,7 +88,12 @@ struct upload_state {
 	struct app *app;
 	const struct upload_format *fmt;
 	int64_t id, dataset;
+	char region[4];            /* the structure's, for the audit trail */
 	bool dry_run, ndjson;
+	/* A retry of a finished upload with its key: the earlier upload, replayed
+	 * once the body is read and hashed, if its SHA-256 is the same. No database
+	 * connection is held meanwhile, and nothing is parsed. */
+	json_t *replay;
 	struct db_conn *data;
 	struct csv_reader *reader;
 	struct upload_ctx ux;
@@ -106,7 +113,9 @@ struct upload_state {
 	int64_t nerrors;
 	json_t *errors;            /* the first FIRST_ERRORS */
 	FILE *errfile;             /* every error, as COPY text for upload_errors */
-	bool too_large;
+	int64_t nwarnings;
+	json_t *warnings;          /* the first FIRST_ERRORS: values kept, but worth a word */
+	bool too_large;            /* read to the end, hashed, then answered 413 */
 	uint64_t t0, max_bytes;
 };
 
@@ -118,6 +127,8 @@ static void state_free(struct upload_state *s)
 	buf_release(&s->line);
 	buf_release(&s->copy);
 	json_decref(s->errors);
+	json_decref(s->warnings);
+	json_decref(s->replay);
 	if (s->errfile)
 		fclose(s->errfile);
 	if (s->spool)
@@ -190,6 +201,21 @@ static void add_error(struct upload_state *s, uint64_t line, const char *column,
 	buf_release(&b);
 }
 
+/* A value kept but worth a word (a FINESS whose key fails the unconfirmed
+ * rule): counted, the first FIRST_ERRORS listed in the answer; not stored. */
+static void add_warning(struct upload_state *s, uint64_t line, const char *column, const char *value, size_t vlen,
+			const char *reason)
+{
+	json_t *w;
+
+	if (++s->nwarnings > FIRST_ERRORS)
+		return;
+	w = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)line, "column", column, "reason", reason);
+	if (value)
+		json_object_set_new(w, "value", json_stringn(value, vlen > 100 ? 100 : vlen));
+	json_array_append_new(s->warnings, w);
+}
+
 static void header_fault(void *ctx, int field, const char *name, const char *reason)
 {
 	(void)field;
@@ -229,6 +255,8 @@ static void take_record(struct upload_state *s, uint64_t line, const char *const
 			ok = false;
 			add_error(s, line, c->name, upload_value_echoable(c) && vals[k] ? vals[k] : NULL,
 				  vals[k] ? lens[k] : 0, why);
+		} else if (s->ux.warning) {
+			add_warning(s, line, c->name, upload_value_echoable(c) ? vals[k] : NULL, lens[k], s->ux.warning);
 		}
 	}
 	if (ok && upload_record_check(&s->ux, f, &column, why, sizeof(why)) < 0) {
@@ -310,12 +338,45 @@ static int on_csv_record(void *ctx, const struct csv_record *rec)
 	return 0;
 }
 
+/* The text of member key's number, from the line's own characters. */
+static bool number_text(const struct upload_json_number *nums, size_t n, const char *key, const char **text,
+			size_t *len)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool same;
+		if (!nums[i].escaped) {
+			same = nums[i].keylen == strlen(key) && memcmp(nums[i].key, key, nums[i].keylen) == 0;
+		} else {
+			/* the name as jansson decoded it: decode this one the same way */
+			json_t *name = json_loadb(nums[i].key - 1, nums[i].keylen + 2, JSON_DECODE_ANY, NULL);
+			same = json_is_string(name) && strcmp(json_string_value(name), key) == 0;
+			json_decref(name);
+		}
+		if (same) {
+			*text = nums[i].text;
+			*len = nums[i].len;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int ndjson_fault(struct upload_state *s, uint64_t line, const char *column, const char *reason, json_t *o)
+{
+	s->records++;
+	add_error(s, line, column, NULL, 0, reason);
+	json_decref(o);
+	return 0;
+}
+
 static int on_ndjson_record(void *ctx, const struct csv_record *rec)
 {
 	struct upload_state *s = ctx;
 	const char *vals[32] = { 0 };
 	size_t lens[32] = { 0 };
-	char numbers[32][32];
+	bool seen[32] = { false };
+	struct upload_json_number nums[64];
+	size_t nnums;
 	json_error_t je;
 	json_t *o, *v;
 	const char *key;
@@ -330,40 +391,31 @@ static int on_ndjson_record(void *ctx, const struct csv_record *rec)
 	if (!json_is_object(o)) {
 		char why[220];
 		snprintf(why, sizeof(why), "not a JSON object: %s", o ? "another JSON value" : je.text);
-		s->records++;
-		add_error(s, rec->line, NULL, NULL, 0, why);
-		json_decref(o);
-		return 0;
+		return ndjson_fault(s, rec->line, NULL, why, o);
 	}
+	nnums = upload_json_numbers(rec->fields[0].ptr, rec->fields[0].len, nums, A51_ARRAY_LEN(nums));
 	json_object_foreach(o, key, v) {
 		size_t k;
-		for (k = 0; k < s->fmt->ncols && strcmp(s->fmt->cols[k].name, key) != 0; k++)
+		/* member names match the columns as CSV headers do: in any case */
+		for (k = 0; k < s->fmt->ncols && strcasecmp(s->fmt->cols[k].name, key) != 0; k++)
 			;
-		if (k == s->fmt->ncols) {
-			s->records++;
-			add_error(s, rec->line, key, NULL, 0, "unknown field");
-			json_decref(o);
-			return 0;
-		}
+		if (k == s->fmt->ncols)
+			return ndjson_fault(s, rec->line, key, "unknown field", o);
+		if (seen[k])
+			return ndjson_fault(s, rec->line, key, "field repeated (names are compared in any case)", o);
+		seen[k] = true;
 		if (json_is_string(v)) {
 			vals[k] = json_string_value(v);
 			lens[k] = json_string_length(v);
-		} else if (json_is_integer(v)) {
-			snprintf(numbers[k], sizeof(numbers[k]), "%lld", (long long)json_integer_value(v));
-			vals[k] = numbers[k];
-			lens[k] = strlen(numbers[k]);
-		} else if (json_is_real(v)) {
-			snprintf(numbers[k], sizeof(numbers[k]), "%.2f", json_real_value(v));
-			vals[k] = numbers[k];
-			lens[k] = strlen(numbers[k]);
+		} else if (json_is_number(v)) {
+			/* read from its text, as the CSV field: 30.005 is refused, not rounded */
+			if (!number_text(nums, nnums, key, &vals[k], &lens[k]))
+				return ndjson_fault(s, rec->line, key, "a number that cannot be read: send it as a string", o);
 		} else if (json_is_boolean(v)) {
 			vals[k] = json_is_true(v) ? "true" : "false";
 			lens[k] = strlen(vals[k]);
 		} else if (!json_is_null(v)) {
-			s->records++;
-			add_error(s, rec->line, key, NULL, 0, "must be a string, a number or a boolean");
-			json_decref(o);
-			return 0;
+			return ndjson_fault(s, rec->line, key, "must be a string, a number or a boolean", o);
 		}
 	}
 	take_record(s, rec->line, vals, lens);
@@ -378,9 +430,14 @@ static bool token_char(char c)
 	return c > 0x20 && c < 0x7f;
 }
 
-/* Charset from the media type's parameter: UTF-8 unless said otherwise. */
+/* Charset from the media type's parameter: UTF-8 unless said otherwise. name
+ * gets its canonical name, so that a retry naming it otherwise (cp1252) is
+ * still the same request. */
 static int charset_of(const char *ctype, char name[24], struct a51_error *err)
 {
+	static const char *const canonical[] = { [CSV_CHARSET_UTF8] = "utf-8",
+						 [CSV_CHARSET_WINDOWS_1252] = "windows-1252",
+						 [CSV_CHARSET_LATIN1] = "iso-8859-1" };
 	const char *p = ctype ? strcasestr(ctype, "charset=") : NULL;
 	int cs = CSV_CHARSET_UTF8;
 	size_t n = 0;
@@ -399,23 +456,41 @@ static int charset_of(const char *ctype, char name[24], struct a51_error *err)
 			      name);
 		return -1;
 	}
+	snprintf(name, 24, "%s", canonical[cs]);
 	return cs;
 }
 
-static void replay(struct http_request *r, json_t *prev)
+/* The first answer again, as it was given: status, body and Location. */
+static void replay(struct http_request *r, const json_t *prev)
 {
 	int status = (int)json_integer_value(json_object_get(prev, "http_status"));
 	json_t *resp = json_object_get(prev, "response");
 	char *body = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
 
-	http_set_header(r, "Idempotent-Replayed", "true");
-	if (!body || !status) {
-		free(body);
-		http_problem(r, 409, "conflict", "an upload with this Idempotency-Key is still being processed");
+	if (!body) {
+		http_problem(r, 500, "internal", "the first answer to this Idempotency-Key was not kept");
 		return;
+	}
+	http_set_header(r, "Idempotent-Replayed", "true");
+	if (status == 200 || status == 201) {
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/v1/uploads/%lld", (long long)json_integer_value(json_object_get(prev, "id")));
+		http_set_header(r, "Location", loc);
 	}
 	http_respond_owned(r, status, status >= 400 ? "application/problem+json" : "application/json", body,
 			   strlen(body));
+}
+
+/* 422 idempotency-key-reused, naming the header. */
+static void key_reused(struct http_request *r, const json_t *prev, const char *what)
+{
+	long long id = (long long)json_integer_value(json_object_get(prev, "id"));
+	char reason[200];
+
+	snprintf(reason, sizeof(reason), "was used for upload %lld, %s; use a new key for a new request", id, what);
+	http_problem_ex(r, 422, "idempotency-key-reused",
+			json_pack("[{s:s,s:s}]", "field", "Idempotency-Key", "reason", reason), NULL, "Idempotency-Key %s",
+			reason);
 }
 
 static int upload_begin(struct http_request *r)
@@ -475,6 +550,7 @@ static int upload_begin(struct http_request *r)
 	s->ux.key = r->app->pseudo_key;
 	s->ux.keylen = r->app->pseudo_key_len;
 	s->errors = json_array();
+	s->warnings = json_array();
 	buf_init(&s->line);
 	buf_init(&s->copy);
 	sha256_init(&s->sha);
@@ -489,12 +565,9 @@ static int upload_begin(struct http_request *r)
 			     r->app->cfg->max_uploads);
 		goto fail;
 	}
-	if (s->dataset) {
-		char region[4];
-		if (store_reach_structure(s->data, &r->caller, s->dataset, region, &err) < 0) {
-			http_problem_from_error(r, &err);
-			goto fail;
-		}
+	if (s->dataset && store_reach_structure(s->data, &r->caller, s->dataset, s->region, &err) < 0) {
+		http_problem_from_error(r, &err);
+		goto fail;
 	}
 	un.dataset = s->dataset;
 	un.kind = s->fmt->name;
@@ -504,10 +577,23 @@ static int upload_begin(struct http_request *r)
 	un.idempotency_key = key;
 	un.request_id = r->request_id;
 	if (store_upload_begin(s->data, &a, &un, &s->id, &prev, &err) < 0) {
-		if (prev)
-			replay(r, prev);
-		else
+		long long pid = (long long)json_integer_value(json_object_get(prev, "id"));
+		if (!prev) {
 			http_problem_from_error(r, &err);
+		} else if (!json_is_true(json_object_get(prev, "same_request"))) {
+			key_reused(r, prev, "a request with another path, kind, dry_run or Content-Type");
+		} else if (!json_integer_value(json_object_get(prev, "http_status"))) {
+			a51_error_set(&err, A51_ECONFLICT, "Idempotency-Key",
+				      "upload %lld with this key is still being received; retry once it has ended", pid);
+			http_problem_from_error(r, &err);
+		} else {
+			/* The same request so far: its body decides, once read and hashed. */
+			db_release(r->app->upload_pool, s->data);
+			s->data = NULL;
+			s->replay = prev;
+			r->stream_state = s;
+			return 0;
+		}
 		json_decref(prev);
 		goto fail;
 	}
@@ -560,31 +646,51 @@ static int upload_chunk(struct http_request *r, const char *data, size_t len)
 {
 	struct upload_state *s = r->stream_state;
 
-	if (!s || s->too_large)
+	if (!s)
 		return 0;
 	s->bytes += len;
+	sha256_update(&s->sha, data, len);
+	if (s->replay || s->too_large)
+		return 0;
 	if (s->bytes > s->max_bytes) {
-		s->too_large = true; /* chunked: the limit is known only now */
+		/* Chunked: the limit is known only now. libmicrohttpd 0.9.75 takes no
+		 * answer in mid-body, and one decided now would be sent only after the
+		 * rest was dropped — or never, past the server's bound. So the rest is
+		 * read (and hashed, for a retry) without parsing, and answered 413 at
+		 * its end; the data sent so far is undone then. */
+		s->too_large = true;
 		return 0;
 	}
-	sha256_update(&s->sha, data, len);
 	csv_reader_feed(s->reader, data, len);
 	return 0;
 }
 
-/* The client went away mid-body: nothing of the file stays. */
+/* The client went away mid-body: nothing of the file stays. The record keeps
+ * what was seen (bytes, lines, records), 499 for an answer never given (as
+ * proxies log a client that closed its request), and no SHA-256: the body
+ * is not whole. */
 static void upload_abort(struct http_request *r)
 {
 	struct upload_state *s = r->stream_state;
-	struct upload_result res = { .status = "aborted", .message = "the client disconnected before the end" };
+	struct upload_result res = { .status = "aborted", .http_status = 499,
+				     .message = "the client disconnected before the end" };
 	struct a51_error err = { 0 };
+	struct csv_stats st;
 
 	if (!s)
 		return;
+	if (!s->data) { /* a replay: nothing was started */
+		state_free(s);
+		r->stream_state = NULL;
+		return;
+	}
 	store_upload_copy_end(s->data, "client disconnected", &err);
 	db_rollback(s->data);
+	csv_reader_stats(s->reader, &st);
 	res.bytes = (int64_t)s->bytes;
+	res.lines = (int64_t)st.lines;
 	res.records = (int64_t)s->records;
+	res.parse_ms = (int)((util_now_ns() - s->t0) / 1000000u);
 	store_upload_finish(s->data, s->id, &res, &err);
 	db_release(s->app->upload_pool, s->data);
 	log_info("upload.aborted", "upload %lld aborted after %llu bytes", (long long)s->id,
@@ -596,15 +702,23 @@ static void upload_abort(struct http_request *r)
 static json_t *summary(const struct upload_state *s, const char *status, int64_t inserted, int64_t updated,
 		       const char *sha, int parse_ms, int merge_ms, const struct csv_stats *st)
 {
+	/* records neither inserted nor updated: known patients kept as they were,
+	 * declarations sent again as they are stored */
+	int64_t unchanged = strcmp(status, "rejected") == 0 ? 0 : (int64_t)s->records - inserted - updated;
 	char url[64];
+	json_t *j;
 
 	snprintf(url, sizeof(url), "/v1/uploads/%lld", (long long)s->id);
-	return json_pack("{s:I,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:{s:i,s:i},s:s}", "id", (json_int_t)s->id,
-			 "kind", s->fmt->name, "status", status, "format", s->ndjson ? "ndjson" : "csv", "dry_run",
-			 s->dry_run, "bytes", (json_int_t)s->bytes, "lines", (json_int_t)st->lines, "records",
-			 (json_int_t)s->records, "inserted", (json_int_t)inserted, "updated", (json_int_t)updated,
-			 "errors_count", (json_int_t)s->nerrors, "sha256", sha, "timings_ms", "parse", parse_ms, "merge",
-			 merge_ms, "url", url);
+	j = json_pack("{s:I,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:{s:i,s:i},s:s}", "id",
+		      (json_int_t)s->id, "kind", s->fmt->name, "status", status, "format", s->ndjson ? "ndjson" : "csv",
+		      "dry_run", s->dry_run, "bytes", (json_int_t)s->bytes, "lines", (json_int_t)st->lines, "records",
+		      (json_int_t)s->records, "inserted", (json_int_t)inserted, "updated", (json_int_t)updated,
+		      "unchanged", (json_int_t)unchanged, "errors_count", (json_int_t)s->nerrors, "warnings_count",
+		      (json_int_t)s->nwarnings, "sha256", sha, "timings_ms", "parse", parse_ms, "merge", merge_ms, "url",
+		      url);
+	if (s->nwarnings)
+		json_object_set(j, "warnings", s->warnings);
+	return j;
 }
 
 /* Back from the direct path: the rows go to staging from the spool. */
@@ -632,6 +746,101 @@ static int staging_from_spool(struct upload_state *s)
 	return 0;
 }
 
+/* Every line at fault that the merge found, through add_error like the others:
+ * in the answer's first 100 and in the stored list. */
+static int take_faults(struct upload_state *s)
+{
+	int64_t before = s->nerrors;
+
+	for (;;) {
+		json_t *batch = json_array(), *e;
+		int64_t waiting = 0;
+		size_t i, n;
+
+		if (store_upload_duplicates(s->data, s->fmt->kind, FAULT_BATCH, batch, &waiting, &s->dberr) < 0) {
+			json_decref(batch);
+			return -1;
+		}
+		json_array_foreach(batch, i, e)
+			add_error(s, (uint64_t)json_integer_value(json_object_get(e, "line")),
+				  json_string_value(json_object_get(e, "column")), NULL, 0,
+				  json_string_value(json_object_get(e, "reason")));
+		n = json_array_size(batch);
+		json_decref(batch);
+		if (n == 0)
+			break;
+	}
+	if (s->nerrors == before) /* said to be at fault, yet none found: never accept that file */
+		return a51_error_set(&s->dberr, A51_EDB, NULL, "the merge reported faults that could not be read");
+	return 0;
+}
+
+/* The upload failed in a51 or the database: recorded (outside the undone
+ * transaction) and answered 500, 503 or 504. */
+static void answer_failed(struct http_request *r, struct upload_state *s, struct upload_result *res)
+{
+	struct a51_error err = { 0 };
+	bool unavailable = s->dberr.code == A51_EUNAVAIL || s->dberr.code == A51_ETIMEOUT;
+
+	db_rollback(s->data);
+	res->status = "failed";
+	res->http_status = s->dberr.code == A51_EUNAVAIL ? 503 : s->dberr.code == A51_ETIMEOUT ? 504 : 500;
+	res->message = s->dberr.message;
+	res->response = NULL;
+	store_upload_finish(s->data, s->id, res, &err);
+	db_release(r->app->upload_pool, s->data);
+	log_error("upload.failed", "upload %lld: %s", (long long)s->id, s->dberr.message);
+	if (unavailable)
+		http_problem_from_error(r, &s->dberr);
+	else
+		http_problem(r, 500, "internal", "the upload failed; quote request id %s", r->request_id);
+}
+
+/* A chunked body past A51_MAX_UPLOAD, read to its end: 413, nothing stored. */
+static void answer_too_large(struct http_request *r, struct upload_state *s, struct upload_result *res)
+{
+	struct a51_error err = { 0 };
+	char detail[160];
+	json_t *problem;
+
+	snprintf(detail, sizeof(detail), "the body exceeds the upload limit of %llu bytes: nothing was stored",
+		 (unsigned long long)s->max_bytes);
+	if (!s->db_failed)
+		store_upload_copy_end(s->data, "too large", &err);
+	db_rollback(s->data);
+	problem = problem_json(413, "payload-too-large", detail, r->request_id, NULL, NULL);
+	res->status = "rejected";
+	res->http_status = 413;
+	res->message = "the body exceeds the upload limit";
+	res->response = problem;
+	store_upload_finish(s->data, s->id, res, &err);
+	json_decref(problem);
+	db_release(r->app->upload_pool, s->data);
+	http_problem(r, 413, "payload-too-large", "%s", detail);
+}
+
+/* The rows are stored (not for a dry run): the audit row, in the same
+ * transaction as the data and the upload record. */
+static int audit_upload(struct http_request *r, struct upload_state *s, const struct upload_result *res)
+{
+	struct actor a = api_actor(r);
+	struct audit_rec rec = { .action = "upload", .resource_type = "upload" };
+	json_t *after;
+	int rc;
+
+	snprintf(rec.resource_id, sizeof(rec.resource_id), "%lld", (long long)s->id);
+	rec.region = s->dataset ? s->region : NULL;
+	rec.structure_id = s->dataset;
+	after = json_pack("{s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:s}", "kind", s->fmt->name, "dataset", (json_int_t)s->dataset,
+			  "format", s->ndjson ? "ndjson" : "csv", "records", (json_int_t)res->records, "inserted",
+			  (json_int_t)res->inserted, "updated", (json_int_t)res->updated, "unchanged",
+			  (json_int_t)(res->records - res->inserted - res->updated), "sha256", res->sha256);
+	rec.after = after;
+	rc = store_audit(s->data, &a, &rec, &s->dberr);
+	json_decref(after);
+	return rc;
+}
+
 void api_uploads_create(struct http_request *r)
 {
 	struct upload_state *s = r->stream_state;
@@ -640,7 +849,7 @@ void api_uploads_create(struct http_request *r)
 	struct csv_stats st;
 	uint8_t digest[SHA256_LEN];
 	char sha[65];
-	int64_t inserted = 0, updated = 0, checked = 0;
+	int64_t inserted = 0, updated = 0;
 	json_t *out;
 	uint64_t t_merge;
 	int parse_ms, merge_ms = 0;
@@ -650,17 +859,34 @@ void api_uploads_create(struct http_request *r)
 		return;
 	}
 	r->stream_state = NULL; /* from here this handler owns it */
-	csv_reader_finish(s->reader);
-	csv_reader_stats(s->reader, &st);
 	sha256_final(&s->sha, digest);
 	util_hex(digest, sizeof(digest), sha);
-	if (s->too_large) {
-		add_error(s, 0, NULL, NULL, 0, "the body exceeds the upload limit");
-	} else if (s->records == 0 && s->nerrors == 0) {
-		add_error(s, st.lines, NULL, NULL, 0, "the file holds no record");
+	if (s->replay) {
+		/* the same key, path, kind and flags: the same body too, or another request */
+		const char *first = json_string_value(json_object_get(s->replay, "sha256"));
+		if (first && strcmp(first, sha) == 0)
+			replay(r, s->replay);
+		else
+			key_reused(r, s->replay, "a request with another body (its SHA-256 differs)");
+		state_free(s);
+		return;
 	}
-	flush_copy(s, true);
+	csv_reader_finish(s->reader);
+	csv_reader_stats(s->reader, &st);
 	parse_ms = (int)((util_now_ns() - s->t0) / 1000000u);
+	res.bytes = (int64_t)s->bytes;
+	res.lines = (int64_t)st.lines;
+	res.sha256 = sha;
+	res.parse_ms = parse_ms;
+	if (s->too_large) {
+		res.records = (int64_t)s->records;
+		answer_too_large(r, s, &res);
+		state_free(s);
+		return;
+	}
+	if (s->records == 0 && s->nerrors == 0)
+		add_error(s, st.lines, NULL, NULL, 0, "the file holds no record");
+	flush_copy(s, true);
 	t_merge = util_now_ns();
 	if (s->nerrors == 0 && !s->db_failed) {
 		bool merge = !s->direct;
@@ -668,7 +894,7 @@ void api_uploads_create(struct http_request *r)
 			if (!s->direct || strcmp(s->dberr.sqlstate, "23505") != 0) {
 				s->db_failed = true;
 			} else if (staging_from_spool(s) == 0) {
-				/* a key already stored (a re-sent file): replace through staging */
+				/* a key already stored, or twice in the file: through staging */
 				merge = true;
 			}
 		} else if (s->direct) {
@@ -677,45 +903,26 @@ void api_uploads_create(struct http_request *r)
 		if (merge && !s->db_failed) {
 			int rc = store_upload_merge(s->data, s->fmt->kind, s->dataset, s->id, &inserted, &updated,
 						    &s->dberr);
-			if (rc < 0 && strcmp(s->dberr.sqlstate, "21000") == 0) {
-				/* the same natural key twice in the file */
-				if (store_upload_duplicates(s->data, s->fmt->kind, FIRST_ERRORS, s->errors, &checked,
-							    &s->dberr) < 0)
-					s->db_failed = true;
-				s->nerrors += checked;
-			} else if (rc < 0) {
+			if (rc == A51_EINVAL && strcmp(s->dberr.field, "line") == 0)
+				s->db_failed = take_faults(s) < 0;
+			else if (rc < 0)
 				s->db_failed = true;
-			}
 		}
 	} else if (!s->db_failed) {
 		store_upload_copy_end(s->data, "rejected", &err);
 	}
 	merge_ms = (int)((util_now_ns() - t_merge) / 1000000u);
 
-	res.bytes = (int64_t)s->bytes;
-	res.lines = (int64_t)st.lines;
 	res.records = (int64_t)s->records;
 	res.errors_count = s->nerrors;
-	res.sha256 = sha;
-	res.parse_ms = parse_ms;
 	res.merge_ms = merge_ms;
 	if (s->db_failed) {
-		db_rollback(s->data);
-		res.status = "failed";
-		res.http_status = s->dberr.code == A51_EUNAVAIL ? 503 : 500;
-		res.message = s->dberr.message;
-		store_upload_finish(s->data, s->id, &res, &err);
-		db_release(r->app->upload_pool, s->data);
-		log_error("upload.failed", "upload %lld: %s", (long long)s->id, s->dberr.message);
-		if (s->dberr.code == A51_EUNAVAIL || s->dberr.code == A51_ETIMEOUT)
-			http_problem_from_error(r, &s->dberr);
-		else
-			http_problem(r, 500, "internal", "the upload failed; quote request id %s", r->request_id);
+		answer_failed(r, s, &res);
 		state_free(s);
 		return;
 	}
 	if (s->nerrors) {
-		json_t *extra;
+		json_t *extra, *problem;
 		db_rollback(s->data);
 		out = summary(s, "rejected", 0, 0, sha, parse_ms, merge_ms, &st);
 		json_object_set_new(out, "errors_url",
@@ -723,19 +930,16 @@ void api_uploads_create(struct http_request *r)
 		extra = json_pack("{s:o}", "upload", out);
 		res.status = "rejected";
 		res.http_status = 422;
-		{
-			/* the stored answer is the problem document the client gets */
-			json_t *problem = problem_json(422, "validation", "the file is rejected: nothing was stored",
-						       r->request_id, json_incref(s->errors), json_incref(extra));
-			json_object_set_new(problem, "detail",
-					    json_sprintf("%lld error(s): the file is rejected and nothing was stored; "
-							 "the first %d are listed",
-							 (long long)s->nerrors, FIRST_ERRORS));
-			res.response = problem;
-			if (store_upload_finish(s->data, s->id, &res, &err) == 0 && s->errfile)
-				store_upload_errors_load(s->data, s->id, s->errfile, &err);
-			json_decref(problem);
-		}
+		/* the stored answer is the problem document the client gets */
+		problem = problem_json(422, "validation", "", r->request_id, json_incref(s->errors), json_incref(extra));
+		json_object_set_new(problem, "detail",
+				    json_sprintf("%lld error(s): the file is rejected and nothing was stored; "
+						 "the first %d are listed",
+						 (long long)s->nerrors, FIRST_ERRORS));
+		res.response = problem;
+		if (store_upload_finish(s->data, s->id, &res, &err) == 0 && s->errfile)
+			store_upload_errors_load(s->data, s->id, s->errfile, &err);
+		json_decref(problem);
 		db_release(r->app->upload_pool, s->data);
 		http_problem_ex(r, 422, "validation", json_incref(s->errors), extra,
 				"%lld error(s): the file is rejected and nothing was stored; the first %d are listed",
@@ -743,8 +947,8 @@ void api_uploads_create(struct http_request *r)
 		state_free(s);
 		return;
 	}
-	out = summary(s, s->dry_run ? "validated" : "succeeded", inserted, updated, sha, parse_ms, merge_ms, &st);
-	res.status = "succeeded";
+	res.status = s->dry_run ? "validated" : "succeeded";
+	out = summary(s, res.status, inserted, updated, sha, parse_ms, merge_ms, &st);
 	res.inserted = inserted;
 	res.updated = updated;
 	res.http_status = s->dry_run ? 200 : 201;
@@ -753,11 +957,10 @@ void api_uploads_create(struct http_request *r)
 		/* everything was checked and merged, then undone */
 		db_rollback(s->data);
 		store_upload_finish(s->data, s->id, &res, &err);
-	} else if (store_upload_finish(s->data, s->id, &res, &err) < 0 || db_commit(s->data, &err) < 0) {
-		db_rollback(s->data);
-		db_release(r->app->upload_pool, s->data);
+	} else if (audit_upload(r, s, &res) < 0 || store_upload_finish(s->data, s->id, &res, &s->dberr) < 0 ||
+		   db_commit(s->data, &s->dberr) < 0) {
 		json_decref(out);
-		http_problem_from_error(r, &err);
+		answer_failed(r, s, &res);
 		state_free(s);
 		return;
 	}

@@ -95,7 +95,8 @@ static int nir_check(const char *nir, struct a51_error *err)
 	key = ids_nir_key(nir);
 	given = two_digits(nir + 13);
 	if (key != given)
-		return a51_error_set(err, A51_EINVAL, "nir", "the key is %02d, expected %02d", given, key);
+		return a51_error_set(err, A51_EINVAL, "nir",
+				     "the key (last 2 digits) does not match the first 13 characters");
 	return 0;
 }
 

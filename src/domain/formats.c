@@ -72,8 +72,11 @@ static const struct upload_column questionnaires_cols[] = {
 
 #define F_(k, n, cols, key, direct) { k, n, cols, sizeof(cols) / sizeof(cols[0]), key, direct }
 static const struct upload_format formats[] = {
-	F_(UK_PATIENTS, "patients", patients_cols, "nir: the patient's record is replaced (ALD list included)", false),
-	F_(UK_MT_DECLARATIONS, "mt_declarations", mt_cols, "(nir, start_on): the declaration is replaced", false),
+	F_(UK_PATIENTS, "patients", patients_cols,
+	   "nir: a known patient keeps its record (only its empty birth month, commune and death date are filled in)",
+	   false),
+	F_(UK_MT_DECLARATIONS, "mt_declarations", mt_cols,
+	   "(nir, start_on): replaced only when an upload of this dataset recorded it; ends the running one", false),
 	F_(UK_CLAIMS, "claims", claims_cols, "claim_id within the dataset: the line is replaced", true),
 	F_(UK_STAYS, "stays", stays_cols, "stay_id within the dataset: the stay is replaced", true),
 	F_(UK_QUESTIONNAIRES, "questionnaires", questionnaires_cols,
@@ -352,13 +355,37 @@ static int date_value(const char *v, size_t n, struct buf *out, char *why, size_
 	return 0;
 }
 
+/* Whether the NIR v (NUL-terminated) is wrong by its key alone: the same NIR
+ * with the key computed from its first 13 characters passes every check. */
+static bool nir_key_only_wrong(const char *v)
+{
+	struct a51_error err = { 0 };
+	char c[16], canon[16];
+	size_t k = 0;
+	bool only = false;
+	int key;
+
+	for (; *v && k < 16; v++)
+		if (*v != ' ')
+			c[k++] = *v == 'a' || *v == 'b' ? (char)(*v - 'a' + 'A') : *v;
+	if (k == 15 && (key = ids_nir_key(c)) >= 0) {
+		c[13] = (char)('0' + key / 10);
+		c[14] = (char)('0' + key % 10);
+		c[15] = '\0';
+		only = ids_nir_normalise(c, canon, &err) == 0;
+	}
+	explicit_bzero(c, sizeof(c));
+	explicit_bzero(canon, sizeof(canon));
+	return only;
+}
+
 /* "8/2019-05-01|15/2021-01-01/2022-12-31": written back normalised. */
 static int ald_value(const char *v, size_t n, struct buf *out, char *why, size_t cap)
 {
 	size_t i = 0;
 	int entries = 0;
-	size_t starts[33];
-	int codes[33];
+	size_t starts[32];
+	int codes[32];
 
 	while (i < n) {
 		size_t end = i, j;
@@ -373,7 +400,7 @@ static int ald_value(const char *v, size_t n, struct buf *out, char *why, size_t
 		snprintf(num, sizeof(num), "%.*s", (int)(j - i), v + i);
 		if (util_parse_i64(num, 1, 32, &code) < 0)
 			return fail(why, cap, "an ALD code is a number from 1 to 32");
-		if (entries > 32)
+		if (entries == 32)
 			return fail(why, cap, "at most 32 ALD per patient");
 		if (entries)
 			buf_putc(out, '|');
@@ -411,6 +438,7 @@ int upload_value(struct upload_ctx *ux, const struct upload_column *c, const cha
 	const char *reason;
 	char tmp[128];
 
+	ux->warning = NULL;
 	trim(&v, &n);
 	if (n == 0 && c->type == CT_SEX && ux->have_nir) {
 		buf_putc(out, ux->nir_sex % 2 ? '1' : '2'); /* odd first digit: male */
@@ -451,8 +479,11 @@ int upload_value(struct upload_ctx *ux, const struct upload_column *c, const cha
 			return 0;
 		}
 		if (ids_nir_normalise(tmp, canon, &err) < 0) {
+			bool key_only = nir_key_only_wrong(tmp);
 			explicit_bzero(tmp, sizeof(tmp));
-			return fail(why, whycap, err.message);
+			/* ids names both keys; an upload error names neither */
+			return fail(why, whycap, key_only ? "the key (last 2 digits) does not match the first 13 characters"
+							  : err.message);
 		}
 		{
 			struct nir_parts parts;
@@ -493,14 +524,20 @@ int upload_value(struct upload_ctx *ux, const struct upload_column *c, const cha
 			return fail(why, whycap, err.message);
 		buf_append(out, v, n);
 		return 0;
-	case CT_FINESS:
+	case CT_FINESS: {
+		enum finess_key key;
 		if (n != 9)
 			return fail(why, whycap, "must be 9 characters");
 		snprintf(tmp, sizeof(tmp), "%.*s", (int)n, v);
-		if (ids_finess_check(tmp, NULL, &err) < 0)
+		if (ids_finess_check(tmp, &key, &err) < 0)
 			return fail(why, whycap, err.message);
+		/* as the structures route does: the Luhn rule is not confirmed for FINESS */
+		if (key == FINESS_KEY_BAD)
+			ux->warning = "the check digit does not verify under the Luhn rule; the rule is not confirmed "
+				      "for FINESS, so the number is kept";
 		buf_append(out, v, n);
 		return 0;
+	}
 	case CT_DATE:
 		return date_value(v, n, out, why, whycap);
 	case CT_BIRTH: {
@@ -606,4 +643,100 @@ int upload_value(struct upload_ctx *ux, const struct upload_column *c, const cha
 	}
 	}
 	return fail(why, whycap, "unsupported column type");
+}
+
+/* ---- NDJSON numbers ---- */
+
+static bool json_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static size_t skip_blanks(const char *s, size_t n, size_t i)
+{
+	while (i < n && json_blank(s[i]))
+		i++;
+	return i;
+}
+
+/* s[i] is the opening quote: the index after the closing one (n if none). */
+static size_t skip_string(const char *s, size_t n, size_t i, bool *escaped)
+{
+	for (i++; i < n && s[i] != '"'; i++)
+		if (s[i] == '\\') {
+			i++;
+			if (escaped)
+				*escaped = true;
+		}
+	return i < n ? i + 1 : n;
+}
+
+/* Skips one value of any kind, strings and nesting respected: the index after it. */
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+	size_t depth = 0;
+
+	while (i < n) {
+		char ch = s[i];
+
+		if (ch == '"') {
+			i = skip_string(s, n, i, NULL);
+		} else if (ch == '{' || ch == '[') {
+			depth++;
+			i++;
+		} else if (ch == '}' || ch == ']') {
+			if (depth == 0)
+				return i; /* the end of the enclosing object */
+			depth--;
+			i++;
+		} else if (depth == 0 && (ch == ',' || json_blank(ch))) {
+			return i;
+		} else {
+			i++;
+		}
+		if (depth == 0 && (ch == '"' || ch == '}' || ch == ']'))
+			return i;
+	}
+	return n;
+}
+
+size_t upload_json_numbers(const char *s, size_t n, struct upload_json_number *out, size_t max)
+{
+	size_t i = skip_blanks(s, n, 0), count = 0;
+
+	if (i >= n || s[i] != '{')
+		return 0;
+	i++;
+	for (;;) {
+		size_t kstart, kend;
+		bool escaped = false;
+
+		i = skip_blanks(s, n, i);
+		if (i >= n || s[i] != '"')
+			return count;
+		kstart = i + 1;
+		i = skip_string(s, n, i, &escaped);
+		if (i >= n)
+			return count;
+		kend = i - 1;
+		i = skip_blanks(s, n, i);
+		if (i >= n || s[i] != ':')
+			return count;
+		i = skip_blanks(s, n, i + 1);
+		if (i < n && (s[i] == '-' || is_digit(s[i]))) {
+			size_t start = i;
+			while (i < n && (is_digit(s[i]) || s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i] == 'e' ||
+					 s[i] == 'E'))
+				i++;
+			if (count < max)
+				out[count++] = (struct upload_json_number){ s + kstart, kend - kstart, escaped, s + start,
+									    i - start };
+		} else {
+			i = skip_value(s, n, i);
+		}
+		i = skip_blanks(s, n, i);
+		if (i >= n || s[i] != ',')
+			return count;
+		i++;
+	}
 }

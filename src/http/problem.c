@@ -26,6 +26,8 @@ static const struct problem_type catalogue[] = {
 	{ "unsupported-media-type", 415, "Unsupported media type", "The Content-Type is not one this route accepts." },
 	{ "validation", 422, "Validation failed",
 	  "The request is well-formed but some values are wrong; `errors` names each field or line and the reason." },
+	{ "idempotency-key-reused", 422, "Idempotency key reused",
+	  "The Idempotency-Key was sent before with a different request: use a new key for a new request." },
 	{ "precondition-required", 428, "Precondition required", "This update needs an If-Match header." },
 	{ "too-many-requests", 429, "Too many requests", "Slow down; Retry-After says when to come back." },
 	{ "internal", 500, "Internal error",

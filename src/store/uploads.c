@@ -15,7 +15,9 @@
 #define UPLOAD_COLUMNS                                                                                    \
 	"u.id, u.dataset, u.structure_id, u.kind, u.format, u.charset, u.dry_run, u.status,"             \
 	" u.idempotency_key, u.token_id, u.scope, u.request_id, u.bytes, u.sha256, u.lines, u.records,"   \
-	" u.inserted, u.updated, u.errors_count, u.message, u.http_status,"                             \
+	" u.inserted, u.updated,"                                                                         \
+	" CASE WHEN u.status IN ('succeeded', 'validated') THEN u.records - u.inserted - u.updated"       \
+	"  ELSE 0 END AS unchanged, u.errors_count, u.message, u.http_status,"                           \
 	" to_char(u.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at,"   \
 	" to_char(u.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at," \
 	" u.parse_ms, u.merge_ms"
@@ -33,11 +35,16 @@ static const struct db_stmt Q_BEGIN = {
 	" RETURNING id",
 	9
 };
+/* The request a key was first used for: its path (the dataset), kind, dry-run
+ * flag and Content-Type (format, charset) are the upload's columns, and the
+ * body's SHA-256 joins them once the body has ended. same_request compares
+ * all but the body, which only the caller can hash. */
 static const struct db_stmt Q_BY_KEY = {
 	"upload_by_key",
-	"SELECT u.id, u.status, u.http_status, u.response, u.kind, u.dataset FROM uploads u"
-	" WHERE u.scope = $1 AND u.idempotency_key = $2",
-	2
+	"SELECT u.id, u.status, u.http_status, u.response, u.kind, u.dataset, u.sha256,"
+	" (u.dataset, u.kind, u.format, u.charset, u.dry_run) = ($3::bigint, $4, $5, $6, $7::boolean) AS same_request"
+	" FROM uploads u WHERE u.scope = $1 AND u.idempotency_key = $2",
+	7
 };
 static const struct db_stmt Q_RELEASE_KEY = {
 	"upload_release_key", "UPDATE uploads SET idempotency_key = NULL WHERE id = $1", 1
@@ -63,7 +70,8 @@ int store_upload_begin(struct db_conn *c, const struct actor *a, const struct up
 	params[7] = a->caller->scope;
 	params[8] = u->request_id;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		const char *kp[2] = { a->caller->scope, u->idempotency_key };
+		const char *kp[7] = { a->caller->scope, u->idempotency_key, dataset, u->kind, u->format, u->charset,
+				      params[4] };
 		json_t *prev;
 		const char *status;
 
@@ -80,6 +88,9 @@ int store_upload_begin(struct db_conn *c, const struct actor *a, const struct up
 									   "the key is being used; retry")
 							  : err->code;
 		status = json_string_value(json_object_get(prev, "status"));
+		/* An attempt that ended without an answer stored nothing: its key passes on,
+		 * whatever the new request. Any other is answered by the caller: 409 while
+		 * receiving, a replay for the same request, 422 for another. */
 		if (strcmp(status, "aborted") != 0 && strcmp(status, "failed") != 0) {
 			*existing = prev;
 			return a51_error_set(err, A51_ECONFLICT, "Idempotency-Key", "upload %lld has this key",
@@ -248,44 +259,89 @@ int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *
 	return rc;
 }
 
-/* ---- checks ---- */
+/* ---- merge ---- */
 
-static int collect(struct db_conn *c, const char *sql, int max, json_t *errors, int64_t *count, struct a51_error *err)
+static int run_params(struct db_conn *c, const char *sql, int n, const char *const *params, PGresult **out,
+		      struct a51_error *err)
 {
-	char limited[2048];
-	PGresult *res;
+	PGresult *res = PQexecParams(db_pg(c), sql, n, NULL, params, NULL, NULL, 0);
 
-	snprintf(limited, sizeof(limited), "SELECT *, count(*) OVER () FROM (%s) e ORDER BY 1 LIMIT %d", sql, max);
-	res = PQexec(db_pg(c), limited);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
 		db_error_from(db_pg(c), res, err);
 		PQclear(res);
 		return err->code;
 	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		json_t *e = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
-				      "column", PQgetvalue(res, i, 1), "reason", PQgetvalue(res, i, 3));
-		if (!PQgetisnull(res, i, 2))
-			json_object_set_new(e, "value", json_string(PQgetvalue(res, i, 2)));
-		json_array_append_new(errors, e);
-	}
-	if (PQntuples(res))
-		*count += strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+/* Runs a statement and adds the rows it touched to *n. */
+static int run_counted(struct db_conn *c, const char *sql, int np, const char *const *params, int64_t *n,
+		       struct a51_error *err)
+{
+	PGresult *res;
+
+	if (run_params(c, sql, np, params, &res, err) < 0)
+		return err->code;
+	*n += strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	return 0;
 }
 
-/* ---- merge ---- */
+/* The inserted and updated counts of a statement's first row. */
+static int run_counts(struct db_conn *c, const char *sql, int np, const char *const *params, int64_t *inserted,
+		      int64_t *updated, struct a51_error *err)
+{
+	PGresult *res;
+
+	if (run_params(c, sql, np, params, &res, err) < 0)
+		return err->code;
+	*inserted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*updated = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/* Lines at fault that only the database sees — a natural key repeated within
+ * the file, a declaration meeting another — are written here as they are found,
+ * before anything is changed, then handed over in batches by
+ * store_upload_duplicates: all of them are reported, in bounded memory. */
+#define FAULTS_DDL                                                                                 \
+	"CREATE TEMP TABLE IF NOT EXISTS upload_faults (seq bigserial, line bigint, col text, reason text)" \
+	" ON COMMIT DROP"
+
+static const char *const natural_key[UK__COUNT] = {
+	[UK_PATIENTS] = "pseudonym",
+	[UK_MT_DECLARATIONS] = "patient_id, start_on",
+	[UK_CLAIMS] = "claim_id",
+	[UK_STAYS] = "stay_id",
+	[UK_QUESTIONNAIRES] = "questionnaire, patient_id, answered_on, item",
+};
+static const char *const key_column[UK__COUNT] = {
+	[UK_PATIENTS] = "nir", [UK_MT_DECLARATIONS] = "start_on", [UK_CLAIMS] = "claim_id",
+	[UK_STAYS] = "stay_id", [UK_QUESTIONNAIRES] = "item",
+};
+
+static int find_duplicates(struct db_conn *c, int kind, int64_t *faults, struct a51_error *err)
+{
+	char sql[1024];
+
+	/* identifiers from the whitelists above, never from input */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO upload_faults (line, col, reason) SELECT line, '%s', 'repeats the record of line ' || first"
+		 " FROM (SELECT line, min(line) OVER (PARTITION BY %s) AS first FROM staging) t WHERE line <> first"
+		 " ORDER BY line",
+		 key_column[kind], natural_key[kind]);
+	return run_counted(c, sql, 0, NULL, faults, err);
+}
 
 #define COUNTED "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM m"
 
 /* Staging rows carry the patient id already (resolved while reading). */
 static const char *const merge_sql[UK__COUNT] = {
-	[UK_MT_DECLARATIONS] =
-		"WITH m AS (INSERT INTO mt_declarations (patient_id, gp_rpps, start_on, end_on)"
-		" SELECT s.patient_id, s.gp_rpps, s.start_on, s.end_on FROM staging s"
-		" ON CONFLICT (patient_id, start_on) DO UPDATE SET gp_rpps = EXCLUDED.gp_rpps, end_on = EXCLUDED.end_on"
-		" RETURNING (xmax = 0) AS ins) " COUNTED,
 	[UK_CLAIMS] =
 		"WITH m AS (INSERT INTO claims (dataset, claim_id, patient_id, care_date, rpps, act_code, quantity,"
 		" base_cents, reimbursed_cents, extra_fees_cents, upload_id)"
@@ -317,47 +373,40 @@ static const char *const merge_sql[UK__COUNT] = {
 		" answer = EXCLUDED.answer, upload_id = EXCLUDED.upload_id RETURNING (xmax = 0) AS ins) " COUNTED,
 };
 
-/* Patients are merged in steps: the records, then their ALD lists (replaced),
- * then their link to the dataset. */
+/* Patients follow POST /v1/structures/{id}/patients: a new patient gets the
+ * record sent; a known one keeps its record, which every dataset holding the
+ * patient shares, so that no structure's file rewrites what another's (or the
+ * reference population's) said. Only what the record lacks — its birth month
+ * (same year), commune, death date — is filled in; its ALD list, sex, C2S and
+ * AME stay. merged.ins: true new, false filled in, NULL left as it was. */
 static const char *const patient_steps[] = {
 	"CREATE TEMP TABLE merged (id bigint, pseudonym bytea, ins boolean) ON COMMIT DROP",
 	"WITH m AS (INSERT INTO patients (pseudonym, birth_year, birth_month, sex, commune, c2s, ame, death_date)"
 	" SELECT pseudonym, birth_year, birth_month, sex, commune, coalesce(c2s, false), coalesce(ame, false),"
-	" death_date FROM staging"
-	" ON CONFLICT (pseudonym) DO UPDATE SET birth_year = EXCLUDED.birth_year, birth_month = EXCLUDED.birth_month,"
-	" sex = EXCLUDED.sex, commune = EXCLUDED.commune, c2s = EXCLUDED.c2s, ame = EXCLUDED.ame,"
-	" death_date = EXCLUDED.death_date, version = patients.version + 1, updated_at = now()"
-	" RETURNING id, pseudonym, (xmax = 0) AS ins) INSERT INTO merged SELECT * FROM m",
-	"DELETE FROM patient_ald a USING merged m WHERE a.patient_id = m.id",
+	" death_date FROM staging ON CONFLICT (pseudonym) DO NOTHING RETURNING id, pseudonym)"
+	" INSERT INTO merged SELECT id, pseudonym, true FROM m",
 	"INSERT INTO patient_ald (patient_id, ald, start_on, end_on)"
 	" SELECT m.id, split_part(e, '/', 1)::smallint, split_part(e, '/', 2)::date,"
 	" nullif(split_part(e, '/', 3), '')::date"
 	" FROM staging s JOIN merged m ON m.pseudonym = s.pseudonym,"
 	" regexp_split_to_table(s.ald, '\\|') AS e WHERE s.ald IS NOT NULL",
+	"WITH k AS (UPDATE patients p SET"
+	" birth_month = coalesce(p.birth_month, CASE WHEN p.birth_year = s.birth_year THEN s.birth_month END),"
+	" commune = coalesce(p.commune, s.commune), death_date = coalesce(p.death_date, s.death_date),"
+	" version = p.version + 1, updated_at = now()"
+	" FROM staging s WHERE p.pseudonym = s.pseudonym"
+	" AND NOT EXISTS (SELECT 1 FROM merged m WHERE m.pseudonym = s.pseudonym)"
+	" AND ((p.birth_month IS NULL AND p.birth_year = s.birth_year AND s.birth_month IS NOT NULL)"
+	" OR (p.commune IS NULL AND s.commune IS NOT NULL) OR (p.death_date IS NULL AND s.death_date IS NOT NULL))"
+	" RETURNING p.id, p.pseudonym) INSERT INTO merged SELECT id, pseudonym, false FROM k",
+	"INSERT INTO merged SELECT p.id, p.pseudonym, NULL FROM staging s JOIN patients p ON p.pseudonym = s.pseudonym"
+	" WHERE NOT EXISTS (SELECT 1 FROM merged m WHERE m.pseudonym = s.pseudonym)",
 };
-
-static int run_params(struct db_conn *c, const char *sql, int n, const char *const *params, PGresult **out,
-		      struct a51_error *err)
-{
-	PGresult *res = PQexecParams(db_pg(c), sql, n, NULL, params, NULL, NULL, 0);
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return 0;
-}
 
 static int merge_patients(struct db_conn *c, int64_t dataset, const char *dataset_s, const char *upload_s,
 			  int64_t *inserted, int64_t *updated, struct a51_error *err)
 {
 	const char *params[1] = { dataset ? dataset_s : upload_s };
-	PGresult *res;
 
 	for (size_t i = 0; i < A51_ARRAY_LEN(patient_steps); i++)
 		if (run_params(c, patient_steps[i], 0, NULL, NULL, err) < 0)
@@ -369,74 +418,155 @@ static int merge_patients(struct db_conn *c, int64_t dataset, const char *datase
 				 " ON CONFLICT (patient_id) DO UPDATE SET upload_id = EXCLUDED.upload_id",
 		       1, params, NULL, err) < 0)
 		return err->code;
-	if (run_params(c, "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM merged", 0, NULL,
-		       &res, err) < 0)
-		return err->code;
-	*inserted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	*updated = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	PQclear(res);
-	return 0;
+	return run_counts(c, "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM merged", 0,
+			  NULL, inserted, updated, err);
 }
 
+/* Declarations follow POST /v1/structures/{id}/mt-declarations: one ends the
+ * patient's running declaration the day before it starts, and one that meets
+ * another of the patient's is refused — here as a fault of its line. A file is
+ * read per patient in date order: a declaration it leaves running ends the day
+ * before the patient's next one in the file. A line with the patient and start
+ * of a stored declaration leaves it alone when it says the same (médecin; end,
+ * unless the line leaves it open), replaces it when an upload into this dataset
+ * recorded it, and is refused otherwise (another dataset's, or one recorded by
+ * the route). Every check runs before anything is changed. */
+static const char *const mt_check_steps[] = {
+	/* as the route does: declarations of one patient never interleave */
+	"SELECT count(*) FROM (SELECT 1 FROM patients WHERE id IN (SELECT patient_id FROM staging) ORDER BY id"
+	" FOR UPDATE) t",
+	"CREATE TEMP TABLE mt_in (line bigint, patient_id bigint, gp_rpps text, start_on date, end_on date,"
+	" eff_end date, prev_line bigint, prev_end date, d_id bigint, action text) ON COMMIT DROP",
+};
+static const char MT_IN[] =
+	"INSERT INTO mt_in SELECT s.line, s.patient_id, s.gp_rpps, s.start_on, s.end_on,"
+	" coalesce(s.end_on, lead(s.start_on) OVER w - 1), lag(s.line) OVER w, lag(s.end_on) OVER w, d.id,"
+	" CASE WHEN d.id IS NULL THEN 'insert'"
+	" WHEN d.gp_rpps = s.gp_rpps AND (s.end_on IS NULL OR s.end_on = d.end_on) THEN 'keep'"
+	" WHEN u.dataset = $1::bigint THEN 'replace' ELSE 'foreign' END"
+	" FROM staging s LEFT JOIN mt_declarations d ON d.patient_id = s.patient_id AND d.start_on = s.start_on"
+	" LEFT JOIN uploads u ON u.id = d.upload_id"
+	" WINDOW w AS (PARTITION BY s.patient_id ORDER BY s.start_on)";
+static const char *const mt_old_steps[] = {
+	"CREATE INDEX ON mt_in (patient_id, start_on)",
+	"ANALYZE mt_in",
+	/* the patient's other declarations, running ones with the end the file gives them */
+	"CREATE TEMP TABLE mt_old ON COMMIT DROP AS SELECT d.id, d.patient_id, d.start_on,"
+	" coalesce(d.end_on, (SELECT min(i.start_on) FROM mt_in i"
+	" WHERE i.patient_id = d.patient_id AND i.start_on > d.start_on) - 1) AS end_on,"
+	" d.end_on IS NULL AS running"
+	" FROM mt_declarations d WHERE d.patient_id IN (SELECT patient_id FROM mt_in)"
+	" AND NOT EXISTS (SELECT 1 FROM mt_in i WHERE i.d_id = d.id AND i.action = 'replace')",
+	"INSERT INTO upload_faults (line, col, reason)"
+	" SELECT line, 'start_on', 'overlaps the declaration of line ' || prev_line FROM mt_in"
+	" WHERE prev_end >= start_on"
+	" UNION ALL SELECT line, 'start_on', 'declaration ' || d_id || ' of this patient begins that day and was not"
+	" recorded by an upload into this dataset: it is not replaced' FROM mt_in WHERE action = 'foreign'"
+	" UNION ALL SELECT i.line, 'start_on', 'declaration ' || min(o.id) || ' of this patient covers part of that"
+	" period' FROM mt_in i JOIN mt_old o ON o.patient_id = i.patient_id"
+	" AND daterange(o.start_on, o.end_on, '[]') && daterange(i.start_on, i.eff_end, '[]')"
+	" WHERE i.action IN ('insert', 'replace') GROUP BY i.line ORDER BY 1",
+};
+static const char *const mt_apply_steps[] = {
+	"UPDATE mt_declarations d SET end_on = o.end_on FROM mt_old o"
+	" WHERE d.id = o.id AND o.running AND o.end_on IS NOT NULL",
+	"UPDATE mt_declarations d SET gp_rpps = i.gp_rpps, end_on = i.eff_end, upload_id = $1"
+	" FROM mt_in i WHERE i.action = 'replace' AND d.id = i.d_id",
+	"INSERT INTO mt_declarations (patient_id, gp_rpps, start_on, end_on, upload_id)"
+	" SELECT patient_id, gp_rpps, start_on, eff_end, $1 FROM mt_in WHERE action = 'insert'",
+};
+
+static int check_mt(struct db_conn *c, const char *dataset_s, int64_t *faults, struct a51_error *err)
+{
+	const char *params[1] = { dataset_s };
+	size_t last = A51_ARRAY_LEN(mt_old_steps) - 1;
+
+	for (size_t i = 0; i < A51_ARRAY_LEN(mt_check_steps); i++)
+		if (run_params(c, mt_check_steps[i], 0, NULL, NULL, err) < 0)
+			return err->code;
+	if (run_params(c, MT_IN, 1, params, NULL, err) < 0)
+		return err->code;
+	for (size_t i = 0; i < last; i++)
+		if (run_params(c, mt_old_steps[i], 0, NULL, NULL, err) < 0)
+			return err->code;
+	return run_counted(c, mt_old_steps[last], 0, NULL, faults, err);
+}
+
+static int merge_mt(struct db_conn *c, const char *upload_s, int64_t *inserted, int64_t *updated,
+		    struct a51_error *err)
+{
+	const char *params[1] = { upload_s };
+
+	for (size_t i = 0; i < A51_ARRAY_LEN(mt_apply_steps); i++)
+		if (run_params(c, mt_apply_steps[i], i ? 1 : 0, params, NULL, err) < 0) /* the first takes none */
+			return err->code;
+	return run_counts(c,
+			  "SELECT count(*) FILTER (WHERE action = 'insert'), count(*) FILTER (WHERE action = 'replace')"
+			  " FROM mt_in",
+			  0, NULL, inserted, updated, err);
+}
+
+/* Faults first: A51_EINVAL with field "line" when lines are at fault (nothing
+ * was changed; store_upload_duplicates hands them over). */
 int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upload_id, int64_t *inserted,
 		       int64_t *updated, struct a51_error *err)
 {
 	char dataset_s[24], upload_s[24];
 	const char *params[2] = { dataset_s, upload_s };
-	PGresult *res;
+	int64_t faults = 0;
 
 	*inserted = *updated = 0;
+	if (kind <= UK_NONE || kind >= UK__COUNT)
+		return a51_error_set(err, A51_EINVAL, "kind", "unknown kind");
 	snprintf(dataset_s, sizeof(dataset_s), "%lld", (long long)dataset);
 	snprintf(upload_s, sizeof(upload_s), "%lld", (long long)upload_id);
 	/* Planner statistics for the freshly filled staging table. */
-	if (db_run(c, "ANALYZE staging", err) < 0 || db_run(c, "SAVEPOINT merge", err) < 0)
+	if (db_run(c, "ANALYZE staging", err) < 0 || db_run(c, FAULTS_DDL, err) < 0 ||
+	    find_duplicates(c, kind, &faults, err) < 0)
 		return err->code;
-	if (kind == UK_PATIENTS) {
-		if (merge_patients(c, dataset, dataset_s, upload_s, inserted, updated, err) < 0)
-			goto failed;
-		return 0;
+	if (!faults && kind == UK_MT_DECLARATIONS && check_mt(c, dataset_s, &faults, err) < 0)
+		return err->code;
+	if (faults) {
+		a51_error_set(err, A51_EINVAL, "line", "%lld line(s) at fault", (long long)faults);
+		err->sqlstate[0] = '\0';
+		return err->code;
 	}
-	if (kind == UK_MT_DECLARATIONS) {
-		if (run_params(c, merge_sql[kind], 0, NULL, &res, err) < 0)
-			goto failed;
-	} else if (run_params(c, merge_sql[kind], 2, params, &res, err) < 0) {
-		goto failed;
-	}
-	*inserted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	*updated = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	PQclear(res);
-	return 0;
-failed:
-	/* Back to before the merge, so that the caller may still look for the lines at fault. */
-	{
-		struct a51_error ignored = { 0 };
-		db_run(c, "ROLLBACK TO SAVEPOINT merge", &ignored);
-	}
-	return err->code;
+	if (kind == UK_PATIENTS)
+		return merge_patients(c, dataset, dataset_s, upload_s, inserted, updated, err);
+	if (kind == UK_MT_DECLARATIONS)
+		return merge_mt(c, upload_s, inserted, updated, err);
+	return run_counts(c, merge_sql[kind], 2, params, inserted, updated, err);
 }
 
-static const char *const natural_key[UK__COUNT] = {
-	[UK_PATIENTS] = "pseudonym",
-	[UK_MT_DECLARATIONS] = "patient_id, start_on",
-	[UK_CLAIMS] = "claim_id",
-	[UK_STAYS] = "stay_id",
-	[UK_QUESTIONNAIRES] = "questionnaire, patient_id, answered_on, item",
-};
-static const char *const key_column[UK__COUNT] = {
-	[UK_PATIENTS] = "nir", [UK_MT_DECLARATIONS] = "start_on", [UK_CLAIMS] = "claim_id",
-	[UK_STAYS] = "stay_id", [UK_QUESTIONNAIRES] = "item",
-};
-
+/* Hands over the faults found by store_upload_merge, oldest first, at most max
+ * a call, each taken off the list: call until none comes. *count gets how many
+ * were waiting. kind is not needed: the faults say their column. */
 int store_upload_duplicates(struct db_conn *c, int kind, int max, json_t *errors, int64_t *count,
 			    struct a51_error *err)
 {
-	char sql[1024];
+	char lim[16];
+	const char *params[1] = { lim };
+	PGresult *res;
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT line, '%s', NULL::text, 'repeats the record of line ' || first FROM"
-		 " (SELECT line, min(line) OVER (PARTITION BY %s) AS first FROM staging) t WHERE line <> first",
-		 key_column[kind], natural_key[kind]);
-	return collect(c, sql, max, errors, count, err);
+	(void)kind;
+	snprintf(lim, sizeof(lim), "%d", max);
+	if (run_params(c,
+		       "WITH d AS (DELETE FROM upload_faults WHERE seq IN"
+		       " (SELECT seq FROM upload_faults ORDER BY seq LIMIT $1) RETURNING *)"
+		       " SELECT line, col, reason, (SELECT count(*) FROM upload_faults) FROM d ORDER BY seq",
+		       1, params, &res, err) < 0)
+		return err->code;
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *e = json_pack("{s:I,s:s}", "line", (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
+				      "reason", PQgetvalue(res, i, 2));
+		if (!PQgetisnull(res, i, 1))
+			json_object_set_new(e, "column", json_string(PQgetvalue(res, i, 1)));
+		json_array_append_new(errors, e);
+	}
+	if (PQntuples(res))
+		*count += strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	PQclear(res);
+	return 0;
 }
 
 /* ---- finishing ---- */

@@ -659,6 +659,10 @@ static void assign_gp(struct world *w, struct rng *r, struct person *p, const do
 			p->gp2 = -1;
 		else
 			p->switch_day = w->first_day + (int32_t)rng_range(r, 30, w->last_day - w->first_day);
+		if (p->switch_day <= p->mt_start) { /* a baby declared after the day drawn: no switch */
+			p->gp2 = -1;
+			p->switch_day = INT32_MAX;
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ static const struct id_case nir_cases[] = {
 	{ "253072A07300443", 0, "253072A07300443" },
 	{ "189127512501282", 0, "189127512501282" },
 	{ "206127511100564", 0, "206127511100564" },
-	{ "295109912611199", A51_EINVAL, "the key is 99, expected 93" },
+	{ "295109912611199", A51_EINVAL, "the key (last 2 digits) does not match" },
 	/* printed forms and lower-case Corsica */
 	{ "2 95 10 99 126 111 93", 0, "295109912611193" },
 	{ "  295109912611193  ", 0, "295109912611193" },
@@ -81,14 +81,14 @@ static const struct id_case nir_cases[] = {
 	{ "185437512345602", A51_EINVAL, NIR_MONTH_MSG },
 	{ "185497512345601", A51_EINVAL, NIR_MONTH_MSG },
 	/* keys */
-	{ "295109912611194", A51_EINVAL, "the key is 94, expected 93" },
-	{ "295109912611100", A51_EINVAL, "the key is 00, expected 93" },
-	{ "295109912611198", A51_EINVAL, "the key is 98, expected 93" },
-	{ "253072A07300470", A51_EINVAL, "the key is 70, expected 43" },
-	{ "253072B07300443", A51_EINVAL, "the key is 43, expected 70" },
-	{ "253072A07300416", A51_EINVAL, "the key is 16, expected 43" },  /* wrong A->0 rule */
-	{ "253072007300443", A51_EINVAL, "the key is 43, expected 16" },
-	{ "189127512501228", A51_EINVAL, "the key is 28, expected 82" },
+	{ "295109912611194", A51_EINVAL, "the key (last 2 digits) does not match" },
+	{ "295109912611100", A51_EINVAL, "the key (last 2 digits) does not match" },
+	{ "295109912611198", A51_EINVAL, "the key (last 2 digits) does not match" },
+	{ "253072A07300470", A51_EINVAL, "the key (last 2 digits) does not match" },
+	{ "253072B07300443", A51_EINVAL, "the key (last 2 digits) does not match" },
+	{ "253072A07300416", A51_EINVAL, "the key (last 2 digits) does not match" },  /* wrong A->0 rule */
+	{ "253072007300443", A51_EINVAL, "the key (last 2 digits) does not match" },
+	{ "189127512501228", A51_EINVAL, "the key (last 2 digits) does not match" },
 };
 
 /* The privacy rule: a message may show the two 2-digit keys, never a longer run of
@@ -218,7 +218,7 @@ START_TEST(nir_only_one_key_passes)
 				accepted++;
 				ck_assert_str_eq(in, valid[v]);
 			} else {
-				ck_assert_msg(strstr(err.message, "the key is") != NULL, "%s", err.message);
+				ck_assert_msg(strstr(err.message, "does not match") != NULL, "%s", err.message);
 				ck_assert_msg(longest_digit_run(err.message) <= 2, "%s", err.message);
 				ck_assert_msg(strstr(err.message, in) == NULL, "%s", err.message);
 			}
