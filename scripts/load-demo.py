@@ -2,13 +2,14 @@
 """Loads `a51d synth` output into a running a51d through its public API, as a
 structure's or the payer's IT system would: structures and members as JSON,
 then every CSV file as a streamed upload, then enrolment of the structures that
-are eligible.
+are eligible, then the year's risk models (fitted as jobs) and a score run.
 
   load-demo.py URL TOKEN DIR
 """
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -96,6 +97,37 @@ def main():
                 if status == 201:
                     print("%s enrolled in %s%s" % (ref, experiment, " (" + option + ")" if option else ""),
                           file=sys.stderr)
+    # risk models of the year, fitted by a51's workers, and the first structure's patientèle scored
+    models = []
+    for name, target, method in (("peps-gp", "peps_perimeter", "wls"), ("town-all", "town_all", "wls"),
+                                 ("all-care-gamma", "all_care", "glm_gamma")):
+        body = {"name": name, "year": year, "target": target, "method": method,
+                "terms": ["age_sex", "ald_groups", "c2s", "ame", "n_chronic"],
+                "truncation": {"type": "percentile", "p": 0.99}}
+        status, job = call("POST", "/v1/risk-models", body)
+        if status != 202:
+            sys.exit("risk model %s: %d %s" % (name, status, job))
+        models.append((name, job["id"]))
+    for name, job_id in models:
+        job = wait(job_id)
+        if job["status"] != "succeeded":
+            sys.exit("risk model %s: %s" % (name, job.get("error")))
+        print("risk model %-16s %s" % (name, job["result"]["url"]), file=sys.stderr)
+    first = next(iter(ids.values()))[0] if ids else None
+    if first:
+        model_id = wait(models[0][1])["result"]["id"]
+        status, job = call("POST", "/v1/risk-models/%d/score-runs" % model_id, {"structure_id": first})
+        if status == 202 and wait(job["id"])["status"] == "succeeded":
+            print("scores of structure %d: /v1/risk-models/%d/scores?structure_id=%d" % (first, model_id, first),
+                  file=sys.stderr)
+
+
+def wait(job_id):
+    while True:
+        status, job = call("GET", "/v1/jobs/%d" % job_id)
+        if status != 200 or job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.2)
 
 
 main()

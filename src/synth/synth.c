@@ -252,10 +252,14 @@ static int build_structures(struct world *w, struct rng *r)
 	for (int c = 0; c < n_cpts; c++) {
 		int s = n_primary + c;
 		double share = c == 0 ? 0.6 : 0.08;
+		int taken = 0;
 		for (int p = 0; p < w->npros; p++)
+			/* a small groupement: 3 GPs at most, a few hundred MT patients each */
 			if (w->pros[p].kind == PRO_MG && w->pros[p].home >= 0 && w->pros[p].home < n_primary &&
-			    rng_bernoulli(r, share))
+			    (c == 0 || taken < 3) && rng_bernoulli(r, share)) {
 				add_member(w, r, s, p);
+				taken++;
+			}
 		snprintf(w->st[s].intent, sizeof(w->st[s].intent), "%s",
 			 c == 0 ? "meets IPEP: member GPs are médecins traitants of more than 5 000 patients"
 				: "misses IPEP: a small groupement, under 5 000 patients");
