@@ -104,7 +104,7 @@ for r in $(seq 1 "$REPS"); do
 	t0=$(now)
 	printf '%s\n%s;\nCOMMIT;\n' "$SETTINGS" "$POPULATION" | "${PSQL[@]}" -qAt >"$BENCH_DIR/population.tsv"
 	t1=$(now)
-	awk -F'\t' -v OFS='\t' '{ print 0, 0, 2024, $1, int($6), $2, $3, $4, $5, 0 }' "$BENCH_DIR/population.tsv" \
+	awk -F'\t' -v OFS='\t' '{ print 0, 0, 2024, $1, int($6), $2, $3, $4, $5, 0, $7 }' "$BENCH_DIR/population.tsv" \
 		>"$BENCH_DIR/scores.tsv"
 	"${PSQL[@]}" -qc "TRUNCATE bench_scores; CHECKPOINT"
 	t2=$(now)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: every benchmark, or the ones named (bench/run.sh http ...).
+# make bench: every benchmark, or the ones named (bench/run.sh http ...;
+# bench/run.sh regress for the regression engine alone).
 # Benchmarks print figures and ratios; they never fail the build.
 source "$(dirname "$0")/../scripts/lib.sh"
 
@@ -14,7 +15,7 @@ started=
 trap '[[ -n $started ]] && "$A51_ROOT/scripts/pg.sh" stop' EXIT
 
 benches=("$@")
-[[ ${#benches[@]} -gt 0 ]] || benches=(http upload)
+[[ ${#benches[@]} -gt 0 ]] || benches=(http upload regress riskmodel)
 for b in "${benches[@]}"; do
 	say "bench: $b"
 	"$A51_ROOT/bench/$b.sh"

@@ -8,7 +8,9 @@ build=(gcc libc6-dev make pkg-config meson ninja-build python3 python3-yaml git
        libmicrohttpd-dev libjansson-dev libpq-dev postgresql-15 postgresql-client-15)
 test=(check curl nodejs npm)
 ci=(valgrind)
-bench=(wrk)
+# regress: R and numpy to compare with, OpenBLAS (which R and numpy then use
+# for libblas.so.3) and LAPACKE for the floor.
+bench=(wrk r-base-core python3-numpy libopenblas-dev liblapacke-dev)
 
 want=("${build[@]}")
 for group in "$@"; do

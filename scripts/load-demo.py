@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Loads `a51d synth` output into a running a51d through its public API, as a
-structure's or the payer's IT system would: structures and members as JSON,
-then every CSV file as a streamed upload, then enrolment of the structures that
-are eligible, then the year's risk models (fitted as jobs) and a score run.
+structure's or the payer's IT system would: the reference data (commune
+deprivation, patients, claims, stays) as streamed uploads, structures and
+members as JSON, then each structure's CSV files as streamed uploads, then
+enrolment of the structures that are eligible, then the year's risk models
+(fitted as jobs) and a score run.
 
   load-demo.py URL TOKEN DIR
 """
@@ -56,8 +58,10 @@ def main():
     year = manifest["year"]
     ref_dir = os.path.join(DIR, "reference")
     if os.path.isdir(ref_dir):
-        for kind in ("patients", "claims", "stays"):
-            r = upload("/v1/reference/uploads", kind, os.path.join(ref_dir, kind + ".csv"))
+        # deprivation names communes, not patients: it may come first
+        for kind in ("deprivation", "patients", "claims", "stays"):
+            f = os.path.join(ref_dir, kind + ".csv")
+            r = upload("/v1/reference/uploads", kind, f) if os.path.exists(f) else None
             if r:
                 print("reference %-16s %9d records in %6d ms" % (kind, r["records"],
                       r["timings_ms"]["parse"] + r["timings_ms"]["merge"]), file=sys.stderr)

@@ -10,7 +10,10 @@
 
 #include "a51/buf.h"
 
-enum upload_kind { UK_NONE = 0, UK_PATIENTS, UK_MT_DECLARATIONS, UK_CLAIMS, UK_STAYS, UK_QUESTIONNAIRES, UK__COUNT };
+enum upload_kind {
+	UK_NONE = 0, UK_PATIENTS, UK_MT_DECLARATIONS, UK_CLAIMS, UK_STAYS, UK_QUESTIONNAIRES, UK_DEPRIVATION,
+	UK__COUNT
+};
 
 enum col_type {
 	CT_TEXT,      /* up to max_len bytes of UTF-8 */
@@ -29,6 +32,7 @@ enum col_type {
 	CT_GHM,       /* 08C481 */
 	CT_ICD10,     /* C18.7 or C187, written without the point */
 	CT_ENUM,      /* one of `values` */
+	CT_DECIMAL,   /* signed decimal, comma or point, at most `max` decimals: written with a point */
 };
 
 struct upload_column {
@@ -48,11 +52,22 @@ struct upload_format {
 	size_t ncols;
 	const char *natural_key;   /* what identifies a row: re-sending it replaces it */
 	bool direct;               /* rows COPY straight into the final table when no key repeats */
+	/* Rows name a patient of the dataset by NIR: resolved while read (an
+	 * unknown patient is a fault of its line). */
+	bool resolves_patients;
+	/* Reference data, the same for every dataset: uploaded only into the
+	 * reference dataset (POST /v1/reference/uploads), into a table without a
+	 * dataset column. */
+	bool reference_only;
 };
 
 const struct upload_format *upload_format(int kind);
 /* "claims" -> UK_CLAIMS; UK_NONE when unknown. */
 int upload_kind_parse(const char *s);
+/* The kinds a route takes, for messages: "patients, mt_declarations, ... or
+ * questionnaires" — reference-only kinds included when reference is true.
+ * Writes at most cap bytes (NUL included); returns out. */
+char *upload_kind_list(bool reference, char *out, size_t cap);
 
 /* Maps the header fields to columns: map[i] is the column index of field i.
  * Unknown names, duplicates and missing required columns are reported through

@@ -13,7 +13,7 @@
 
 enum rm_target { RT_NONE = 0, RT_PEPS_PERIMETER, RT_TOWN_ALL, RT_ALL_CARE };
 enum rm_method { RM_NONE = 0, RM_OLS, RM_WLS, RM_LOG_OLS, RM_GLM_GAMMA, RM_GLM_POISSON };
-enum rm_term { TERM_AGE_SEX = 0, TERM_ALD_GROUPS, TERM_C2S, TERM_AME, TERM_N_CHRONIC, TERM__COUNT };
+enum rm_term { TERM_AGE_SEX = 0, TERM_ALD_GROUPS, TERM_C2S, TERM_AME, TERM_N_CHRONIC, TERM_DEPRIVATION, TERM__COUNT };
 enum rm_truncation { TRUNC_NONE = 0, TRUNC_PERCENTILE, TRUNC_WINSORIZE };
 
 #define RM_ALD_GROUPS 7
@@ -55,6 +55,7 @@ struct rm_patient {
 	int cell;                   /* 0..19: sex and age band (synth_cell_names order) */
 	unsigned ald;               /* bits of the ALD groups active */
 	bool c2s, ame;
+	int depriv;                 /* deprivation quintile of the commune, 1..5; 0 unknown */
 	double exposure;            /* share of the year covered, 0..1 */
 	double y;                   /* target, cents, for the year (not annualised) */
 };
@@ -86,6 +87,8 @@ double rm_model_predict(const struct rm_def *def, const double *coef, size_t p, 
 size_t rm_explain(const struct rm_def *def, const struct rm_design *d, const double *coef, const double *x,
 		  double smearing, double share, double *expected, size_t *cols, double *parts);
 
+/* The name of a term (enum rm_term), as definitions spell it. */
+const char *rm_term_name(int term);
 /* The cell of a sex (1, 2) and an age. */
 int rm_cell(int sex, int age);
 extern const char *const rm_cell_names[20];

@@ -68,9 +68,11 @@ static json_t *score_json(const struct model *m, const struct rm_patient *pt, co
 		n = 0;
 	for (size_t k = 0; k < n; k++)
 		json_array_append_new(contrib, json_pack("{s:s,s:I}", "term", m->d.names[cols[k]], "cents", (json_int_t)cents[k]));
-	out = json_pack("{s:I,s:s,s:o,s:b,s:b,s:f,s:o}", "expected_annual_cents", (json_int_t)total, "age_sex",
+	out = json_pack("{s:I,s:s,s:o,s:b,s:b,s:o,s:f,s:o}", "expected_annual_cents", (json_int_t)total, "age_sex",
 			pt->cell >= 0 && pt->cell < 20 ? rm_cell_names[pt->cell] : "?", "ald_groups", ald_names(pt->ald),
-			"c2s", pt->c2s, "ame", pt->ame, "exposure", pt->exposure, "contributions", contrib);
+			"c2s", pt->c2s, "ame", pt->ame, "deprivation_quintile",
+			pt->depriv ? json_integer(pt->depriv) : json_null(), "exposure", pt->exposure, "contributions",
+			contrib);
 	return out;
 }
 
@@ -209,7 +211,8 @@ static void profile_parse(const struct rm_def *def, json_t *p, size_t i, struct 
 		return;
 	}
 	{
-		static const char *const known[] = { "sex", "age", "ald_groups", "ald", "c2s", "ame", "exposure", "ref" };
+		static const char *const known[] = { "sex", "age", "ald_groups", "ald", "c2s", "ame", "exposure", "ref",
+						     "deprivation_quintile" };
 		const char *key;
 		json_object_foreach(p, key, v) {
 			bool ok = false;
@@ -270,6 +273,10 @@ static void profile_parse(const struct rm_def *def, json_t *p, size_t i, struct 
 	if (v && !json_is_boolean(v))
 		FAULT("ame", "true or false");
 	pt->ame = json_is_true(v);
+	v = json_object_get(p, "deprivation_quintile");
+	if (v && !json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 5))
+		FAULT("deprivation_quintile", "1 (least deprived) to 5, or null when unknown");
+	pt->depriv = json_is_integer(v) ? (int)json_integer_value(v) : 0;
 	v = json_object_get(p, "exposure");
 	pt->exposure = v ? json_number_value(v) : 1.0;
 	if (v && (!json_is_number(v) || pt->exposure <= 0 || pt->exposure > 1))
@@ -577,6 +584,7 @@ static void scores_read(struct http_request *r, bool one)
 		pt.ald = (unsigned)json_integer_value(json_object_get(it, "ald_groups"));
 		pt.c2s = flags & 1;
 		pt.ame = (flags >> 1) & 1;
+		pt.depriv = (int)json_integer_value(json_object_get(it, "deprivation"));
 		pt.exposure = json_number_value(json_object_get(it, "exposure"));
 		s = score_json(&m, &pt, &cents);
 		json_object_set_new(s, "id", json_integer((json_int_t)pt.id));

@@ -503,16 +503,23 @@ static int upload_begin(struct http_request *r)
 	struct csv_options o;
 	struct fields q;
 	const char *ctype = http_header(r, "Content-Type"), *kind, *dry, *key;
-	char charset[24];
+	const struct upload_format *fmt;
+	/* the structure's route, or the reference dataset's */
+	bool reference = !http_param(r, "id");
+	char charset[24], kinds[160];
 	json_t *prev = NULL;
 	int cs;
 
 	query_begin(&q, r);
 	kind = http_query(r, "kind");
+	fmt = kind ? upload_format(upload_kind_parse(kind)) : NULL;
+	upload_kind_list(reference, kinds, sizeof(kinds));
 	if (!kind)
-		field_error(&q, "kind", "is required: patients, mt_declarations, claims, stays or questionnaires");
-	else if (upload_kind_parse(kind) == UK_NONE)
-		field_error(&q, "kind", "must be patients, mt_declarations, claims, stays or questionnaires");
+		field_error(&q, "kind", "is required: %s", kinds);
+	else if (!fmt)
+		field_error(&q, "kind", "must be %s", kinds);
+	else if (fmt->reference_only && !reference)
+		field_error(&q, "kind", "%s is reference data: upload it to /v1/reference/uploads", fmt->name);
 	dry = query_enum(&q, "dry_run", yesno);
 	key = http_header(r, "Idempotency-Key");
 	if (key) {
@@ -541,7 +548,7 @@ static int upload_begin(struct http_request *r)
 		return -1;
 	}
 	s->app = r->app;
-	s->fmt = upload_format(upload_kind_parse(kind));
+	s->fmt = fmt;
 	s->dry_run = dry && strcmp(dry, "true") == 0;
 	s->ndjson = ctype && strncasecmp(ctype, "application/x-ndjson", 20) == 0;
 	s->max_bytes = r->app->cfg->max_upload;
@@ -557,7 +564,7 @@ static int upload_begin(struct http_request *r)
 	for (size_t k = 0; k < 32; k++)
 		s->field_of[k] = -1;
 	/* the dataset: the structure of the path (when within reach), or the reference population */
-	if (http_param(r, "id") && !api_path_id(r, "id", &s->dataset))
+	if (!reference && !api_path_id(r, "id", &s->dataset))
 		goto fail;
 	if (!(s->data = db_acquire(r->app->upload_pool, &err))) {
 		http_set_header(r, "Retry-After", "5");
@@ -598,7 +605,7 @@ static int upload_begin(struct http_request *r)
 		goto fail;
 	}
 	s->errfile = tmpfile();
-	if (s->fmt->kind != UK_PATIENTS) {
+	if (s->fmt->resolves_patients) {
 		/* rows name patients by NIR: resolve them to the dataset's patients as they come */
 		if (store_upload_patient_ids(s->data, s->dataset, pmap_put, &s->patients, &err) < 0) {
 			http_problem_from_error(r, &err);
@@ -610,7 +617,9 @@ static int upload_begin(struct http_request *r)
 	if (s->fmt->direct) {
 		s->direct = true;
 		s->spool = tmpfile();
-		snprintf(s->prefix, sizeof(s->prefix), "%lld\t", (long long)s->dataset);
+		/* the final table's dataset column first; reference data has none */
+		if (!s->fmt->reference_only)
+			snprintf(s->prefix, sizeof(s->prefix), "%lld\t", (long long)s->dataset);
 		snprintf(s->suffix, sizeof(s->suffix), "\t%lld\n", (long long)s->id);
 	}
 	csv_options_init(&o);

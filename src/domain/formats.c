@@ -70,17 +70,28 @@ static const struct upload_column questionnaires_cols[] = {
 	C_("answer", CT_INT, true, 0, 10, NULL, "answer on the item's scale"),
 };
 
-#define F_(k, n, cols, key, direct) { k, n, cols, sizeof(cols) / sizeof(cols[0]), key, direct }
+/* Reference data: one row per commune, the same for every dataset. */
+static const struct upload_column deprivation_cols[] = {
+	C_("commune", CT_COMMUNE, true, 0, 0, NULL, "INSEE code of the commune"),
+	C_("quintile", CT_INT, true, 1, 5, NULL, "deprivation quintile: 1 least deprived, 5 most"),
+	C_("score", CT_DECIMAL, false, 0, 6, NULL, "the index itself, e.g. FDep: a decimal, up to 6 decimals"),
+};
+
+#define F_(k, n, cols, key, direct, resolves, reference) \
+	{ k, n, cols, sizeof(cols) / sizeof(cols[0]), key, direct, resolves, reference }
 static const struct upload_format formats[] = {
 	F_(UK_PATIENTS, "patients", patients_cols,
 	   "nir: a known patient keeps its record (only its empty birth month, commune and death date are filled in)",
-	   false),
+	   false, false, false),
 	F_(UK_MT_DECLARATIONS, "mt_declarations", mt_cols,
-	   "(nir, start_on): replaced only when an upload of this dataset recorded it; ends the running one", false),
-	F_(UK_CLAIMS, "claims", claims_cols, "claim_id within the dataset: the line is replaced", true),
-	F_(UK_STAYS, "stays", stays_cols, "stay_id within the dataset: the stay is replaced", true),
+	   "(nir, start_on): replaced only when an upload of this dataset recorded it; ends the running one", false,
+	   true, false),
+	F_(UK_CLAIMS, "claims", claims_cols, "claim_id within the dataset: the line is replaced", true, true, false),
+	F_(UK_STAYS, "stays", stays_cols, "stay_id within the dataset: the stay is replaced", true, true, false),
 	F_(UK_QUESTIONNAIRES, "questionnaires", questionnaires_cols,
-	   "(questionnaire, nir, answered_on, item): the answer is replaced", true),
+	   "(questionnaire, nir, answered_on, item): the answer is replaced", true, true, false),
+	F_(UK_DEPRIVATION, "deprivation", deprivation_cols, "commune: its quintile and score are replaced", true, false,
+	   true),
 };
 
 const struct upload_format *upload_format(int kind)
@@ -97,6 +108,27 @@ int upload_kind_parse(const char *s)
 		if (strcmp(formats[i].name, s) == 0)
 			return formats[i].kind;
 	return UK_NONE;
+}
+
+char *upload_kind_list(bool reference, char *out, size_t cap)
+{
+	size_t n = 0, total = 0, k = 0;
+
+	for (size_t i = 0; i < A51_ARRAY_LEN(formats); i++)
+		total += reference || !formats[i].reference_only;
+	if (cap)
+		out[0] = '\0';
+	for (size_t i = 0; i < A51_ARRAY_LEN(formats) && n < cap; i++) {
+		int w;
+		if (!reference && formats[i].reference_only)
+			continue;
+		k++;
+		w = snprintf(out + n, cap - n, "%s%s", k == 1 ? "" : k == total ? " or " : ", ", formats[i].name);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	return out;
 }
 
 static void trim(const char **s, size_t *n)
@@ -379,6 +411,42 @@ static bool nir_key_only_wrong(const char *v)
 	return only;
 }
 
+/* "-1,25" or "3.141593": an optional sign, digits, then optionally `,` or `.`
+ * and at most `places` digits; written with a point and its digits as sent
+ * (PostgreSQL's numeric keeps them exactly). No exponent, no thousands
+ * separator. */
+static int decimal_value(const char *v, size_t n, int places, struct buf *out, char *why, size_t cap)
+{
+	size_t i = 0, int_digits = 0, dec_digits = 0;
+	bool point = false;
+
+	if (v[0] == '-' || v[0] == '+')
+		i++;
+	for (; i < n; i++) {
+		if (is_digit(v[i])) {
+			if (point)
+				dec_digits++;
+			else
+				int_digits++;
+		} else if ((v[i] == '.' || v[i] == ',') && !point) {
+			point = true;
+		} else {
+			return fail(why, cap, "must be a decimal number, e.g. -1.25 or 0,5 (no exponent)");
+		}
+	}
+	if (int_digits == 0 || (point && dec_digits == 0))
+		return fail(why, cap, "must be a decimal number, e.g. -1.25 or 0,5 (no exponent)");
+	if (dec_digits > (size_t)places) {
+		snprintf(why, cap, "more than %d decimals", places);
+		return -1;
+	}
+	if (v[0] == '-')
+		buf_putc(out, '-');
+	for (i = v[0] == '-' || v[0] == '+'; i < n; i++)
+		buf_putc(out, v[i] == ',' ? '.' : v[i]);
+	return 0;
+}
+
 /* "8/2019-05-01|15/2021-01-01/2022-12-31": written back normalised. */
 static int ald_value(const char *v, size_t n, struct buf *out, char *why, size_t cap)
 {
@@ -600,6 +668,8 @@ int upload_value(struct upload_ctx *ux, const struct upload_column *c, const cha
 		return 0;
 	case CT_ALD:
 		return ald_value(v, n, out, why, whycap);
+	case CT_DECIMAL:
+		return decimal_value(v, n, (int)c->max, out, why, whycap);
 	case CT_ACT:
 		if (!act_ok(v, n))
 			return fail(why, whycap, "unknown act code: an NGAP key, a CCAM code (4 letters, 3 digits), "

@@ -13,7 +13,9 @@ const char *const rm_cell_names[20] = {
 const char *const rm_ald_group_names[RM_ALD_GROUPS] = {
 	"ald_diabetes", "ald_cardio", "ald_cancer", "ald_psych", "ald_neuro", "ald_resp", "ald_other",
 };
-static const char *const term_names[TERM__COUNT] = { "age_sex", "ald_groups", "c2s", "ame", "n_chronic" };
+static const char *const term_names[TERM__COUNT] = { "age_sex", "ald_groups", "c2s", "ame", "n_chronic",
+						     "deprivation" };
+#define TERM_LIST "age_sex, ald_groups, c2s, ame, n_chronic, deprivation"
 static const char *const method_names[] = { "", "ols", "wls", "log_ols", "glm_gamma", "glm_poisson" };
 static const char *const target_names[] = { "", "peps_perimeter", "town_all", "all_care" };
 #define REF_CELL 3 /* M_25_34 */
@@ -25,6 +27,11 @@ static const char *const gp_acts[] = { "G", "GS", "VG", "VGS", "TCG", "MCG", "MU
  * respiratory (14); and every other ALD. */
 static const int default_groups[RM_ALD_GROUPS - 1][5] = { { 8 }, { 1, 3, 5, 13 }, { 30 }, { 23 }, { 9, 15, 16, 25 }, { 14 } };
 static const int default_ngroups[RM_ALD_GROUPS - 1] = { 1, 4, 1, 1, 4, 1 };
+
+const char *rm_term_name(int t)
+{
+	return t >= 0 && t < TERM__COUNT ? term_names[t] : "";
+}
 
 const char *rm_method_name(int m)
 {
@@ -128,12 +135,12 @@ size_t rm_def_parse(const json_t *body, struct rm_def *d, json_t *errors)
 	}
 	v = json_object_get(body, "terms");
 	if (!json_is_array(v) || json_array_size(v) == 0) {
-		fault(errors, "terms", "a list of terms is required: age_sex, ald_groups, c2s, ame, n_chronic");
+		fault(errors, "terms", "a list of terms is required: " TERM_LIST);
 	} else {
 		json_array_foreach(v, i, item) {
 			int t = find(term_names, TERM__COUNT, json_string_value(item));
 			if (t < 0)
-				fault(errors, "terms", "unknown term: the terms are age_sex, ald_groups, c2s, ame, n_chronic");
+				fault(errors, "terms", "unknown term: the terms are " TERM_LIST);
 			else
 				d->terms |= 1u << t;
 		}
@@ -266,6 +273,7 @@ static int block_width(int t)
 	case TERM_AGE_SEX: return 19;
 	case TERM_ALD_GROUPS: return RM_ALD_GROUPS;
 	case TERM_N_CHRONIC: return 3; /* 1, 2, 3 or more groups (0 is the reference) */
+	case TERM_DEPRIVATION: return 5; /* quintiles 2 to 5 (1 is the reference), and unknown */
 	default: return 1;
 	}
 }
@@ -276,6 +284,12 @@ static void block_name(int t, int k, char *out, size_t cap)
 	case TERM_AGE_SEX: snprintf(out, cap, "%s", rm_cell_names[k < REF_CELL ? k : k + 1]); break;
 	case TERM_ALD_GROUPS: snprintf(out, cap, "%s", rm_ald_group_names[k]); break;
 	case TERM_N_CHRONIC: snprintf(out, cap, "n_chronic_%d%s", k + 1, k == 2 ? "p" : ""); break;
+	case TERM_DEPRIVATION:
+		if (k < 4)
+			snprintf(out, cap, "deprivation_q%d", k + 2);
+		else
+			snprintf(out, cap, "deprivation_unknown");
+		break;
 	default: snprintf(out, cap, "%s", term_names[t]);
 	}
 }
@@ -287,6 +301,7 @@ static double block_value(int t, int k, const struct rm_patient *pt)
 	case TERM_ALD_GROUPS: return (pt->ald >> k) & 1u;
 	case TERM_C2S: return pt->c2s;
 	case TERM_AME: return pt->ame;
+	case TERM_DEPRIVATION: return k < 4 ? pt->depriv == k + 2 : pt->depriv == 0;
 	case TERM_N_CHRONIC: {
 		int n = __builtin_popcount(pt->ald);
 		return (n > 3 ? 3 : n) == k + 1;

@@ -135,7 +135,7 @@ void http_respond_owned(struct http_request *r, int status, const char *content_
 
 void http_respond_json(struct http_request *r, int status, json_t *j)
 {
-	char *body = json_dumps(j, JSON_COMPACT);
+	char *body = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
 
 	json_decref(j);
 	if (!body) {

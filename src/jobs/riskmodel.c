@@ -186,7 +186,7 @@ static void shares_of(const struct population *pop, const struct target_rule *ru
 struct diag_row {
 	double pred, actual, w;
 	size_t idx;
-	int cell;
+	int cell, depriv;
 	unsigned ald;
 	bool c2s;
 };
@@ -250,6 +250,7 @@ static int diagnostics(const struct population *pop, const struct fitted *m, con
 		r->cell = pt->cell;
 		r->ald = pt->ald;
 		r->c2s = pt->c2s;
+		r->depriv = pt->depriv;
 		sw += r->w;
 		sa += r->w * r->actual;
 		sae += r->w * fabs(r->actual - r->pred);
@@ -300,6 +301,22 @@ static int diagnostics(const struct population *pop, const struct fitted *m, con
 				gw += rows[i].w;
 			}
 		}
+		if (gw > 0)
+			json_array_append_new(groups, ratio_entry(name, gp, ga, gw));
+	}
+	for (int q = 0; (m->def->terms & (1u << TERM_DEPRIVATION)) && q <= 5; q++) {
+		double gp = 0, ga = 0, gw = 0;
+		char name[32];
+		for (size_t i = 0; i < n; i++)
+			if (rows[i].depriv == q) {
+				gp += rows[i].w * rows[i].pred;
+				ga += rows[i].w * rows[i].actual;
+				gw += rows[i].w;
+			}
+		if (q)
+			snprintf(name, sizeof(name), "deprivation_q%d", q);
+		else
+			snprintf(name, sizeof(name), "deprivation_unknown");
 		if (gw > 0)
 			json_array_append_new(groups, ratio_entry(name, gp, ga, gw));
 	}
@@ -363,13 +380,12 @@ static json_t *coefficients_json(const struct stats_fit *f, const struct rm_desi
 
 static json_t *terms_json(const struct rm_design *d)
 {
-	static const char *const blocks[] = { "age_sex", "ald_groups", "c2s", "ame", "n_chronic" };
 	json_t *terms = json_array();
 
 	for (size_t k = 0; k < d->p; k++) {
 		const char *block = d->block[k] < 0 ? "intercept"
 				    : d->block[k] >= 100 ? "interaction"
-				    : d->block[k] < TERM__COUNT ? blocks[d->block[k]] : "?";
+				    : rm_term_name(d->block[k]);
 		json_array_append_new(terms, json_pack("{s:I,s:s,s:s}", "column", (json_int_t)k, "name", d->names[k],
 						       "block", block));
 	}
@@ -502,6 +518,14 @@ static int fit_job(struct job_ctx *ctx, struct a51_error *err)
 	for (int c = 0; c < 20; c++)
 		if (!sh.total[c] && (def.terms & (1u << TERM_AGE_SEX)))
 			json_array_append_new(warnings, json_sprintf("no patient in cell %s", rm_cell_names[c]));
+	if (def.terms & (1u << TERM_DEPRIVATION)) {
+		size_t known = 0;
+		for (size_t i = 0; i < pop.n; i++)
+			known += pop.rows[i].depriv != 0;
+		if (!known)
+			json_array_append_new(warnings, json_string("no commune of the population has a deprivation quintile: "
+								    "upload kind=deprivation to the reference first"));
+	}
 	if (def.method >= RM_GLM_GAMMA && !glm.converged)
 		json_array_append_new(warnings, json_sprintf("IRLS did not converge in %d iterations", glm.iterations));
 	stats = json_pack("{s:I,s:I,s:f,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "patients", (json_int_t)pop.n, "n",
@@ -621,9 +645,9 @@ static int score_job(struct job_ctx *ctx, struct a51_error *err)
 						   (long long)pt->id);
 				goto out;
 			}
-			buf_printf(&out, "%lld\t%lld\t%d\t%lld\t%lld\t%d\t%u\t%d\t%.6f\t%lld\n", (long long)model_id,
+			buf_printf(&out, "%lld\t%lld\t%d\t%lld\t%lld\t%d\t%u\t%d\t%.6f\t%lld\t%d\n", (long long)model_id,
 				   (long long)dataset, def.year, (long long)pt->id, (long long)cents, pt->cell,
-				   pt->ald, pt->c2s | (pt->ame << 1), pt->exposure, (long long)ctx->id);
+				   pt->ald, pt->c2s | (pt->ame << 1), pt->exposure, (long long)ctx->id, pt->depriv);
 			if (out.len >= (1u << 20) || i + 1 == pop.n) {
 				if (out.oom) {
 					rc = a51_error_set(err, A51_ENOMEM, NULL, "out of memory");

@@ -42,7 +42,8 @@ static const char SETTINGS[] =
 #define P_G(k) "CAST((SELECT current_setting('a51.rm_g" #k "')) AS int[])" /* ANY(subquery) would mean rows */
 
 static const char POPULATION[] =
-	"COPY (WITH pop AS (SELECT p.id, p.sex, p.birth_year, p.birth_month, p.death_date, p.c2s, p.ame FROM patients p"
+	"COPY (WITH pop AS (SELECT p.id, p.sex, p.birth_year, p.birth_month, p.death_date, p.c2s, p.ame, p.commune"
+	"   FROM patients p"
 	"   WHERE CASE WHEN " P_DS " = 0"
 	"   THEN EXISTS (SELECT 1 FROM reference_patients r WHERE r.patient_id = p.id)"
 	"   ELSE EXISTS (SELECT 1 FROM patient_links l WHERE l.patient_id = p.id AND l.structure_id = " P_DS ") END"
@@ -72,9 +73,10 @@ static const char POPULATION[] =
 	"   THEN 5 WHEN span.age < 65 THEN 6 WHEN span.age < 75 THEN 7 WHEN span.age < 85 THEN 8 ELSE 9 END,"
 	"   coalesce(ald.mask, 0), pop.c2s::int | (pop.ame::int << 1),"
 	"   (span.e - span.s + 1)::float8 / (make_date(" P_Y ", 12, 31) - make_date(" P_Y ", 1, 1) + 1),"
-	"   coalesce(cl.y, 0) + coalesce(st.y, 0)"
+	"   coalesce(cl.y, 0) + coalesce(st.y, 0), coalesce(dep.quintile, 0)"
 	" FROM pop JOIN span ON span.id = pop.id LEFT JOIN ald ON ald.patient_id = pop.id"
 	" LEFT JOIN cl ON cl.patient_id = pop.id LEFT JOIN st ON st.patient_id = pop.id"
+	" LEFT JOIN commune_deprivation dep ON dep.commune = pop.commune"
 	" WHERE span.e >= span.s ORDER BY pop.id) TO STDOUT";
 
 const char *store_rm_population_sql(void)
@@ -82,22 +84,23 @@ const char *store_rm_population_sql(void)
 	return POPULATION;
 }
 
-/* One COPY text row: id, cell, ald, flags, exposure, y. */
+/* One COPY text row: id, cell, ald, flags, exposure, y, deprivation quintile. */
 static int parse_row(char *row, int n, struct rm_patient *pt)
 {
-	char *f[6], *s, *end;
+	char *f[7], *s, *end;
 	int k = 0;
 
 	if (n < 1 || row[n - 1] != '\n')
 		return -1;
 	row[n - 1] = '\0';
-	for (s = row, f[k++] = s; *s && k < 6; s++)
+	for (s = row, f[k++] = s; *s && k < 7; s++)
 		if (*s == '\t') {
 			*s = '\0';
 			f[k++] = s + 1;
 		}
-	if (k != 6)
+	if (k != 7)
 		return -1;
+	pt->depriv = (int)strtol(f[6], &end, 10);
 	pt->id = strtoll(f[0], &end, 10);
 	pt->cell = (int)strtol(f[1], &end, 10);
 	pt->ald = (unsigned)strtoul(f[2], &end, 10);
@@ -301,7 +304,7 @@ int store_scores_begin(struct db_conn *c, int64_t model_id, int64_t dataset, int
 	}
 	PQclear(res);
 	res = PQexec(db_pg(c), "COPY patient_scores (model_id, dataset, year, patient_id, expected_cents, cell,"
-			       " ald_groups, flags, exposure, job_id) FROM STDIN");
+			       " ald_groups, flags, exposure, job_id, deprivation) FROM STDIN");
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		db_error_from(db_pg(c), res, err);
 		PQclear(res);
@@ -350,7 +353,7 @@ static const struct db_stmt Q_SCORES_SUMMARY = {
 };
 static const struct db_stmt Q_SCORES_LIST = {
 	"scores_list",
-	"SELECT ps.patient_id AS id, ps.expected_cents, ps.cell, ps.ald_groups, ps.flags, ps.exposure"
+	"SELECT ps.patient_id AS id, ps.expected_cents, ps.cell, ps.ald_groups, ps.flags, ps.deprivation, ps.exposure"
 	" FROM patient_scores ps WHERE ps.model_id = $4 AND ps.dataset = $5 AND ps.year = $6"
 	" AND ps.patient_id > $7 AND ($8::bigint = 0 OR ps.patient_id = $8) AND " SCORES_SCOPE
 	" ORDER BY ps.patient_id LIMIT $9",

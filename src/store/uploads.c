@@ -55,7 +55,7 @@ int store_upload_begin(struct db_conn *c, const struct actor *a, const struct up
 {
 	char dataset[24], token[24];
 	const char *params[9];
-	PGresult *res;
+	PGresult *res = NULL;
 
 	*existing = NULL;
 	snprintf(dataset, sizeof(dataset), "%lld", (long long)u->dataset);
@@ -126,6 +126,8 @@ static const char *const staging_ddl[UK__COUNT] = {
 		     " ON COMMIT DROP",
 	[UK_QUESTIONNAIRES] = "CREATE TEMP TABLE staging (line bigint, questionnaire text, patient_id bigint,"
 			      " answered_on date, item int, answer int) ON COMMIT DROP",
+	[UK_DEPRIVATION] = "CREATE TEMP TABLE staging (line bigint, commune text, quintile smallint, score numeric)"
+			   " ON COMMIT DROP",
 };
 
 /* The direct path: the file's rows go straight into the final table. */
@@ -137,6 +139,8 @@ static const char *const direct_copy[UK__COUNT] = {
 		     " FROM STDIN",
 	[UK_QUESTIONNAIRES] = "COPY questionnaire_answers (dataset, questionnaire, patient_id, answered_on, item, answer,"
 			      " upload_id) FROM STDIN",
+	/* reference data: no dataset column (the rows carry no dataset prefix) */
+	[UK_DEPRIVATION] = "COPY commune_deprivation (commune, quintile, score, upload_id) FROM STDIN",
 };
 
 static int copy_in(struct db_conn *c, const char *sql, struct a51_error *err)
@@ -224,7 +228,7 @@ int store_upload_patient_ids(struct db_conn *c, int64_t dataset,
 		PQfreemem(row);
 	}
 	{
-		PGresult *res;
+		PGresult *res = NULL;
 		while ((res = PQgetResult(pg))) {
 			if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
 				rc = db_error_from(pg, res, err);
@@ -246,7 +250,7 @@ int store_upload_copy(struct db_conn *c, const char *data, size_t n, struct a51_
 int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *err)
 {
 	PGconn *pg = db_pg(c);
-	PGresult *res;
+	PGresult *res = NULL;
 	int rc = 0;
 
 	if (PQputCopyEnd(pg, why) != 1)
@@ -282,7 +286,7 @@ static int run_params(struct db_conn *c, const char *sql, int n, const char *con
 static int run_counted(struct db_conn *c, const char *sql, int np, const char *const *params, int64_t *n,
 		       struct a51_error *err)
 {
-	PGresult *res;
+	PGresult *res = NULL;
 
 	if (run_params(c, sql, np, params, &res, err) < 0)
 		return err->code;
@@ -295,7 +299,7 @@ static int run_counted(struct db_conn *c, const char *sql, int np, const char *c
 static int run_counts(struct db_conn *c, const char *sql, int np, const char *const *params, int64_t *inserted,
 		      int64_t *updated, struct a51_error *err)
 {
-	PGresult *res;
+	PGresult *res = NULL;
 
 	if (run_params(c, sql, np, params, &res, err) < 0)
 		return err->code;
@@ -319,10 +323,11 @@ static const char *const natural_key[UK__COUNT] = {
 	[UK_CLAIMS] = "claim_id",
 	[UK_STAYS] = "stay_id",
 	[UK_QUESTIONNAIRES] = "questionnaire, patient_id, answered_on, item",
+	[UK_DEPRIVATION] = "commune",
 };
 static const char *const key_column[UK__COUNT] = {
 	[UK_PATIENTS] = "nir", [UK_MT_DECLARATIONS] = "start_on", [UK_CLAIMS] = "claim_id",
-	[UK_STAYS] = "stay_id", [UK_QUESTIONNAIRES] = "item",
+	[UK_STAYS] = "stay_id", [UK_QUESTIONNAIRES] = "item", [UK_DEPRIVATION] = "commune",
 };
 
 static int find_duplicates(struct db_conn *c, int kind, int64_t *faults, struct a51_error *err)
@@ -340,7 +345,9 @@ static int find_duplicates(struct db_conn *c, int kind, int64_t *faults, struct 
 
 #define COUNTED "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM m"
 
-/* Staging rows carry the patient id already (resolved while reading). */
+/* Staging rows carry the patient id already (resolved while reading). $1 is
+ * the dataset and $2 the upload — but for reference data, whose table has no
+ * dataset: there $1 is the upload. */
 static const char *const merge_sql[UK__COUNT] = {
 	[UK_CLAIMS] =
 		"WITH m AS (INSERT INTO claims (dataset, claim_id, patient_id, care_date, rpps, act_code, quantity,"
@@ -371,6 +378,11 @@ static const char *const merge_sql[UK__COUNT] = {
 		" answer, upload_id) SELECT $1, s.questionnaire, s.patient_id, s.answered_on, s.item, s.answer, $2"
 		" FROM staging s ON CONFLICT (dataset, questionnaire, patient_id, answered_on, item) DO UPDATE SET"
 		" answer = EXCLUDED.answer, upload_id = EXCLUDED.upload_id RETURNING (xmax = 0) AS ins) " COUNTED,
+	[UK_DEPRIVATION] =
+		"WITH m AS (INSERT INTO commune_deprivation (commune, quintile, score, upload_id)"
+		" SELECT s.commune, s.quintile, s.score, $1 FROM staging s"
+		" ON CONFLICT (commune) DO UPDATE SET quintile = EXCLUDED.quintile, score = EXCLUDED.score,"
+		" upload_id = EXCLUDED.upload_id RETURNING (xmax = 0) AS ins) " COUNTED,
 };
 
 /* Patients follow POST /v1/structures/{id}/patients: a new patient gets the
@@ -513,11 +525,15 @@ int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upl
 {
 	char dataset_s[24], upload_s[24];
 	const char *params[2] = { dataset_s, upload_s };
+	const struct upload_format *f = upload_format(kind);
 	int64_t faults = 0;
 
 	*inserted = *updated = 0;
-	if (kind <= UK_NONE || kind >= UK__COUNT)
+	if (kind <= UK_NONE || kind >= UK__COUNT || !f)
 		return a51_error_set(err, A51_EINVAL, "kind", "unknown kind");
+	if (f->reference_only && dataset != 0)
+		return a51_error_set(err, A51_EINVAL, "kind", "%s is reference data: only the reference dataset takes it",
+				     f->name);
 	snprintf(dataset_s, sizeof(dataset_s), "%lld", (long long)dataset);
 	snprintf(upload_s, sizeof(upload_s), "%lld", (long long)upload_id);
 	/* Planner statistics for the freshly filled staging table. */
@@ -535,6 +551,8 @@ int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upl
 		return merge_patients(c, dataset, dataset_s, upload_s, inserted, updated, err);
 	if (kind == UK_MT_DECLARATIONS)
 		return merge_mt(c, upload_s, inserted, updated, err);
+	if (f->reference_only)
+		return run_counts(c, merge_sql[kind], 1, params + 1, inserted, updated, err);
 	return run_counts(c, merge_sql[kind], 2, params, inserted, updated, err);
 }
 
@@ -546,7 +564,7 @@ int store_upload_duplicates(struct db_conn *c, int kind, int max, json_t *errors
 {
 	char lim[16];
 	const char *params[1] = { lim };
-	PGresult *res;
+	PGresult *res = NULL;
 
 	(void)kind;
 	snprintf(lim, sizeof(lim), "%d", max);
@@ -584,7 +602,7 @@ int store_upload_finish(struct db_conn *c, int64_t id, const struct upload_resul
 	char v[10][24];
 	const char *params[14];
 	char *response = r->response ? json_dumps(r->response, JSON_COMPACT) : NULL;
-	PGresult *res;
+	PGresult *res = NULL;
 
 	snprintf(v[0], 24, "%lld", (long long)id);
 	snprintf(v[1], 24, "%d", r->http_status);
@@ -622,7 +640,7 @@ int store_upload_errors_load(struct db_conn *c, int64_t id, FILE *f, struct a51_
 {
 	PGconn *pg = db_pg(c);
 	char sql[128], chunk[65536];
-	PGresult *res;
+	PGresult *res = NULL;
 	size_t n;
 
 	(void)id; /* the rows carry their upload id */

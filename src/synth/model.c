@@ -192,3 +192,69 @@ void model_person(struct rng *r, long index, const char *dept, int year_first, i
 	p->gp = p->gp2 = -1;
 	p->switch_day = INT32_MAX;
 }
+
+/* ---- communes and their deprivation ---- */
+
+int commune_set_add(struct commune_set *s, const char *code)
+{
+	int k, num = 0;
+
+	if (strlen(code) != 5)
+		return -1;
+	for (int i = 2; i < 5; i++) {
+		if (code[i] < '0' || code[i] > '9')
+			return -1;
+		num = num * 10 + (code[i] - '0');
+	}
+	for (k = 0; k < s->nprefix && memcmp(s->prefix[k], code, 2) != 0; k++)
+		;
+	if (k == s->nprefix) {
+		if (k == COMMUNE_PREFIXES)
+			return -1;
+		memcpy(s->prefix[k], code, 2);
+		s->prefix[k][2] = '\0';
+		s->nprefix++;
+	}
+	s->seen[k][num] = 1;
+	return 0;
+}
+
+void commune_set_each(const struct commune_set *s, void (*each)(void *ctx, const char *code), void *ctx)
+{
+	int order[COMMUNE_PREFIXES];
+
+	for (int k = 0; k < s->nprefix; k++) {
+		int j = k;
+		while (j > 0 && strcmp(s->prefix[order[j - 1]], s->prefix[k]) > 0) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = k;
+	}
+	for (int i = 0; i < s->nprefix; i++)
+		for (int num = 0; num < 1000; num++) {
+			char code[6];
+			if (!s->seen[order[i]][num])
+				continue;
+			snprintf(code, sizeof(code), "%s%03d", s->prefix[order[i]], num);
+			each(ctx, code);
+		}
+}
+
+void model_deprivation(const struct rng *dep, const char *code, int *quintile, double *score)
+{
+	/* quintiles of the standard normal */
+	static const double cut[4] = { -0.8416, -0.2533, 0.2533, 0.8416 };
+	struct rng r;
+	uint64_t label = 0;
+
+	for (int i = 0; i < 5; i++)
+		label = label << 8 | (unsigned char)code[i];
+	rng_fork(&r, dep, label);
+	*score = round(rng_normal(&r) * 1000) / 1000;
+	if (*score == 0)
+		*score = 0; /* never "-0.000" */
+	*quintile = 1;
+	for (int i = 0; i < 4; i++)
+		*quintile += *score > cut[i];
+}

@@ -42,4 +42,23 @@ const char *model_term_name(int term);
 void model_person(struct rng *r, long index, const char *region_dept, int year_first, int year_last,
 		  struct person *p);
 
+/* The communes patients live in: a 2-character département prefix and a
+ * 3-digit number, as model_person writes them. */
+#define COMMUNE_PREFIXES 64
+struct commune_set {
+	char prefix[COMMUNE_PREFIXES][3];
+	int nprefix;
+	uint8_t seen[COMMUNE_PREFIXES][1000];
+};
+/* Adds a 5-character code; -1 when it is not of that form or the set is full. */
+int commune_set_add(struct commune_set *s, const char *code);
+/* Calls each(ctx, code) for every code of the set, in code order. */
+void commune_set_each(const struct commune_set *s, void (*each)(void *ctx, const char *code), void *ctx);
+
+/* The deprivation of a commune, FDep-like: a score (standard normal, 3
+ * decimals, higher is more deprived) and its quintile under the normal's
+ * quintile cut points (1 least deprived). Drawn from a stream forked off dep
+ * by the code alone: a commune gets the same figures whatever the others. */
+void model_deprivation(const struct rng *dep, const char *code, int *quintile, double *score);
+
 #endif

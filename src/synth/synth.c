@@ -1,5 +1,6 @@
 /* a51d synth: writes a region's structures (structures.ndjson), one directory of
- * CSV files per dataset (structures/<ref>/, reference/), truth.json and
+ * CSV files per dataset (structures/<ref>/, reference/), the deprivation of the
+ * communes patients live in (reference/deprivation.csv), truth.json and
  * manifest.json. Everything derives from the seed: the same options give the
  * same bytes. */
 #include <errno.h>
@@ -698,6 +699,50 @@ static void write_structures(struct world *w, FILE *f)
 	}
 }
 
+/* Forks the deprivation stream off the root: a label no other fork uses, so
+ * that adding the file left every other stream, and file, as it was. */
+#define DEPRIVATION_STREAM 0x6465707269766174ull /* "deprivat" */
+
+struct deprivation_out {
+	FILE *f;
+	struct rng dep;
+};
+
+static void write_deprivation_line(void *ctx, const char *code)
+{
+	struct deprivation_out *d = ctx;
+	int q;
+	double score;
+
+	model_deprivation(&d->dep, code, &q, &score);
+	fprintf(d->f, "%s,%d,%.3f\n", code, q, score);
+}
+
+/* reference/deprivation.csv: reference data (kind=deprivation), one line per
+ * commune a generated patient lives in. Deprivation is not in the truth: the
+ * spending model ignores it, so a fitted model should find it worth nothing. */
+static int write_deprivation(const struct synth_options *o, const struct rng *root, const struct commune_set *cs,
+			     struct a51_error *err)
+{
+	struct deprivation_out d;
+	char dir[1024], path[1100];
+
+	if (!cs->nprefix)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/reference", o->out);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return a51_error_set(err, A51_EIO, "out", "cannot create %s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/deprivation.csv", dir);
+	if (!(d.f = fopen(path, "w")))
+		return a51_error_set(err, A51_EIO, "out", "cannot write %s: %s", path, strerror(errno));
+	rng_fork(&d.dep, root, DEPRIVATION_STREAM);
+	fputs("commune,quintile,score\n", d.f);
+	commune_set_each(cs, write_deprivation_line, &d);
+	if (fclose(d.f) != 0)
+		return a51_error_set(err, A51_EIO, "out", "cannot write %s: %s", path, strerror(errno));
+	return 0;
+}
+
 static void write_truth(struct world *w, FILE *f)
 {
 	static const struct { const char *name; const char *what; unsigned acts; } targets[] = {
@@ -737,6 +782,7 @@ int synth_run(const struct synth_options *o, struct synth_counts *out, struct a5
 	char path[1024], dir[1024];
 	FILE *f, *(*dsf)[5] = NULL, *reff[5] = { 0 };
 	struct person *pp = NULL;
+	struct commune_set *communes = NULL;
 	int *gps = NULL, ngps = 0, rc = 0;
 	double *cum = NULL;
 	struct events ev;
@@ -765,10 +811,11 @@ int synth_run(const struct synth_options *o, struct synth_counts *out, struct a5
 	gps = calloc((size_t)w.npros + 1, sizeof(*gps));
 	cum = calloc((size_t)w.npros + 1, sizeof(*cum));
 	dsf = calloc((size_t)(w.nst ? w.nst : 1), sizeof(*dsf));
+	communes = calloc(1, sizeof(*communes));
 	buf_init(&ev.claims);
 	buf_init(&ev.stays);
 	buf_init(&ev.quest);
-	if (!gps || !cum || !dsf) {
+	if (!gps || !cum || !dsf || !communes) {
 		rc = a51_error_set(err, A51_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
@@ -808,6 +855,7 @@ int synth_run(const struct synth_options *o, struct synth_counts *out, struct a5
 		rng_fork(&pr, &root, 1000000 + (uint64_t)i);
 		/* indices per department: the region's patients below 500 000, the reference above */
 		model_person(&pr, i / w.ndepts, w.depts[i % w.ndepts], w.year_first, o->year, pp);
+		commune_set_add(communes, pp->commune);
 		assign_gp(&w, &pr, pp, cum, gps, ngps);
 		ev.seq = 0;
 		buf_reset(&ev.claims);
@@ -866,6 +914,7 @@ int synth_run(const struct synth_options *o, struct synth_counts *out, struct a5
 
 			rng_fork(&pr, &root, 900000000ull + (uint64_t)i);
 			model_person(&pr, idx, france[i % 10], w.year_first, o->year, pp);
+			commune_set_add(communes, pp->commune);
 			ev.seq = 0;
 			buf_reset(&ev.claims);
 			buf_reset(&ev.stays);
@@ -879,6 +928,8 @@ int synth_run(const struct synth_options *o, struct synth_counts *out, struct a5
 			out->stays += ev.nstays;
 		}
 	}
+	if ((rc = write_deprivation(o, &root, communes, err)) < 0)
+		goto out;
 	snprintf(path, sizeof(path), "%s/truth.json", o->out);
 	if ((f = fopen(path, "w"))) {
 		write_truth(&w, f);
@@ -902,6 +953,7 @@ out:
 	buf_release(&ev.stays);
 	buf_release(&ev.quest);
 	free(pp);
+	free(communes);
 	free(dsf);
 	free(gps);
 	free(cum);

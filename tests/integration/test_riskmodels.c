@@ -101,8 +101,8 @@ static void up(void)
 	snprintf(path, sizeof(path), "%s/truth.json", dir);
 	truth = json_load_file(path, 0, &jerr);
 	ck_assert_ptr_nonnull(truth);
-	for (int k = 0; k < 3; k++) {
-		static const char *const kinds[] = { "patients", "claims", "stays" };
+	for (int k = 0; k < 4; k++) {
+		static const char *const kinds[] = { "deprivation", "patients", "claims", "stays" };
 		snprintf(path, sizeof(path), "%s/reference/%s.csv", dir, kinds[k]);
 		upload("/v1/reference/uploads", kinds[k], path);
 	}
@@ -438,6 +438,38 @@ START_TEST(failed_fit_gives_a_reason_and_stores_nothing)
 	ck_assert_str_eq(h_sql1(pg, "SELECT count(*) FROM risk_models WHERE name = 'empty'"), "0");
 	PQfinish(pg);
 	json_decref(job);
+}
+END_TEST
+
+/* Deprivation of the commune, when provided: quintile 1 is the reference;
+ * the generator gives it no effect, so its coefficients are 0 within their
+ * intervals, and the diagnostics show a group per quintile. */
+START_TEST(deprivation_term)
+{
+	json_t *m = fit("{\"name\":\"dep\",\"year\":2024,\"target\":\"town_all\",\"terms\":[\"age_sex\","
+			"\"ald_groups\",\"c2s\",\"deprivation\"],\"method\":\"wls\"}");
+	int quintiles = 0;
+	size_t i;
+	json_t *g;
+
+	for (int q = 2; q <= 5; q++) {
+		char term[32];
+		const json_t *c;
+		snprintf(term, sizeof(term), "deprivation_q%d", q);
+		c = coef(m, term);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_msg(fabs(json_number_value(json_object_get(c, "estimate"))) <
+				      3.29 * json_number_value(json_object_get(c, "se_hc1")),
+			      "%s: %.1f", term, json_number_value(json_object_get(c, "estimate")));
+	}
+	json_array_foreach(json_object_get(json_object_get(m, "diagnostics"), "by_group"), i, g)
+		quintiles += strncmp(json_string_value(json_object_get(g, "group")), "deprivation_q", 13) == 0;
+	ck_assert_int_eq(quintiles, 5);
+	/* every commune of the synthetic population has its quintile: the unknown column is empty */
+	ck_assert_int_eq(json_array_size(json_object_get(m, "warnings")), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "warnings"), 0)),
+			 "term deprivation_unknown dropped: no patient has it (an empty column)");
+	json_decref(m);
 }
 END_TEST
 
@@ -857,6 +889,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, fit_recovers_the_generators_coefficients);
 	tcase_add_test(tc, refit_is_reproducible_across_threads);
 	tcase_add_test(tc, every_method_fits);
+	tcase_add_test(tc, deprivation_term);
 	tcase_add_test(tc, bad_definitions_are_refused_with_every_field);
 	tcase_add_test(tc, failed_fit_gives_a_reason_and_stores_nothing);
 	tcase_add_test(tc, ars_fits_a_regional_variant);

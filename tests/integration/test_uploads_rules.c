@@ -3,8 +3,10 @@
  * amounts are exact and member names match in any case; uploads follow the
  * single-record routes' rules (patients, médecin-traitant declarations, audit
  * trail); a chunked body over the limit is a 413 the client receives; dry runs
- * and aborted uploads are recorded as what they were; and FINESS keys, ALD
- * counts and NIR keys are checked without echoing a NIR's key. */
+ * and aborted uploads are recorded as what they were; FINESS keys, ALD
+ * counts and NIR keys are checked without echoing a NIR's key; and commune
+ * deprivation, reference data that names no patient, goes through the same
+ * pipeline into the reference dataset only. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +22,7 @@
 
 static struct h_db db;
 static struct h_srv srv;
-static char nat[64], s1tok[64];
+static char nat[64], s1tok[64], arstok[64], natro[64];
 static long s1, s2;
 static char nir_file[600];
 static char nirs[12][16];
@@ -84,6 +86,12 @@ static json_t *upload(long sid, const char *kind, const char *ctype, const char 
 static json_t *csv(long sid, const char *kind, const char *body, int *status)
 {
 	return upload(sid, kind, "text/csv", body, NULL, status);
+}
+
+/* A CSV body to path, as token (NULL: national), the whole answer in *r. */
+static json_t *post_as(const char *path, const char *body, const char *extra, const char *token, struct h_resp *r)
+{
+	return post(path, "text/csv", body, strlen(body), extra, token, r);
 }
 
 static const char *sql1(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -157,6 +165,8 @@ static void up(void)
 	s2 = make_structure("MSP neighbour");
 	snprintf(scope, sizeof(scope), "structure:%ld", s1);
 	h_token_cli(db.url, "s1", scope, false, s1tok);
+	h_token_cli(db.url, "ars", "ars:84", false, arstok);
+	h_token_cli(db.url, "national-ro", "national", true, natro);
 	h_rpps(2, gp);
 	h_rpps(3, gp2);
 	for (int i = 0; i < 12; i++) {
@@ -766,6 +776,202 @@ START_TEST(finess_key_ald_count_and_nir_key)
 }
 END_TEST
 
+/* ---- 10. deprivation: reference data, no patient ---- */
+
+#define DEPRIVATION_ROWS                                                                                \
+	"SELECT coalesce(string_agg(commune || ':' || quintile || ':' || coalesce(score::text, 'null'), ','" \
+	" ORDER BY commune), 'none') FROM commune_deprivation WHERE commune LIKE '%s'"
+
+START_TEST(deprivation_stored_exactly_and_replaced)
+{
+	char path[128], want[64];
+	struct h_resp r;
+	long id, id2;
+	int st;
+	json_t *j;
+
+	/* `;` and decimal commas, a Corsican commune, an empty score, scores of 6
+	 * decimals that a float would round, negative ones, trailing zeros kept */
+	j = csv(0, "deprivation",
+		"commune;quintile;score\n"
+		"01001;1;-1,234567\n"
+		"01002;5;12345678,123456\n"
+		"2A004;3;\n"
+		"01003; 2 ;0.50\n"
+		"01004;4;-0\n",
+		&st);
+	ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "kind")), "deprivation");
+	ck_assert_int_eq(count_of(j, "records"), 5);
+	ck_assert_int_eq(count_of(j, "inserted"), 5);
+	ck_assert_int_eq(count_of(j, "updated"), 0);
+	id = upload_id(j);
+	json_decref(j);
+	ck_assert_str_eq(sql1(DEPRIVATION_ROWS " OR commune = '2A004'", "01%"),
+			 "01001:1:-1.234567,01002:5:12345678.123456,01003:2:0.50,01004:4:0,2A004:3:null");
+	ck_assert_str_eq(sql1("SELECT count(*) FROM commune_deprivation WHERE upload_id = %ld", id), "5");
+	/* one audit row, of the reference dataset (no structure, no region) */
+	ck_assert_str_eq(sql1("SELECT count(*) || '/' || coalesce(min(structure_id)::text, 'null') || '/' ||"
+			      " coalesce(min(region), 'null') || '/' || min(after->>'kind') || '/' || min(after->>'inserted')"
+			      " FROM audit_log WHERE action = 'upload' AND resource_id = '%ld'", id),
+			 "1/null/null/deprivation/5");
+	ck_assert_str_eq(sql1("SELECT dataset || '/' || (structure_id IS NULL) || '/' || status FROM uploads"
+			      " WHERE id = %ld", id),
+			 "0/true/succeeded");
+	/* sent again: a known commune's row is replaced (an empty score too), a new one added */
+	j = upload(0, "deprivation", "application/x-ndjson",
+		   "{\"commune\":\"01001\",\"quintile\":2,\"score\":0.000001}\n"
+		   "{\"Commune\":\"2A004\",\"quintile\":\"4\",\"score\":-3.5}\n"
+		   "{\"commune\":\"01002\",\"quintile\":5,\"score\":null}\n"
+		   "{\"commune\":\"01005\",\"quintile\":1}\n",
+		   NULL, &st);
+	ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
+	ck_assert_int_eq(count_of(j, "inserted"), 1);
+	ck_assert_int_eq(count_of(j, "updated"), 3);
+	id2 = upload_id(j);
+	json_decref(j);
+	ck_assert_str_eq(sql1(DEPRIVATION_ROWS " OR commune = '2A004'", "01%"),
+			 "01001:2:0.000001,01002:5:null,01003:2:0.50,01004:4:0,01005:1:null,2A004:4:-3.5");
+	snprintf(want, sizeof(want), "%ld/2,%ld/4", id, id2);
+	ck_assert_str_eq(sql1("SELECT string_agg(upload_id || '/' || n, ',' ORDER BY upload_id) FROM"
+			      " (SELECT upload_id, count(*) AS n FROM commune_deprivation"
+			      " WHERE commune LIKE '01%%' OR commune = '2A004' GROUP BY 1) t WHERE %d > 0", 1),
+			 want);
+	/* a dry run checks and undoes; a retry with its key is the first answer, stored once */
+	j = post_as("/v1/reference/uploads?kind=deprivation&dry_run=true", "commune,quintile\n01001,5\n", NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "validated");
+	ck_assert_int_eq(count_of(j, "updated"), 1);
+	json_decref(j);
+	h_resp_free(&r);
+	ck_assert_str_eq(sql1("SELECT quintile FROM commune_deprivation WHERE commune = '%s'", "01001"), "2");
+	snprintf(path, sizeof(path), "/v1/reference/uploads?kind=deprivation");
+	for (int k = 0; k < 2; k++) {
+		j = post_as(path, "commune,quintile\n01006,3\n", "Idempotency-Key: dep-1\r\n", NULL, &r);
+		ck_assert_int_eq(r.status, 201);
+		ck_assert(!k || strstr(r.head, "Idempotent-Replayed: true"));
+		ck_assert_int_eq(count_of(j, "inserted"), 1);
+		json_decref(j);
+		h_resp_free(&r);
+	}
+	ck_assert_str_eq(sql1("SELECT count(*) FROM uploads WHERE idempotency_key = 'dep-1' AND %d > 0", 1), "1");
+	ck_assert_str_eq(sql1(DEPRIVATION_ROWS, "01006"), "01006:3:null");
+}
+END_TEST
+
+START_TEST(deprivation_bad_lines_store_nothing)
+{
+	static const struct { const char *line, *column, *reason; } bad[] = {
+		{ "6912;3;1", "commune", "INSEE commune code" },
+		{ "2C004;3;1", "commune", "INSEE commune code" },
+		{ "02001;0;1", "quintile", "from 1 to 5" },
+		{ "02002;6;1", "quintile", "from 1 to 5" },
+		{ "02003;x;1", "quintile", "from 1 to 5" },
+		{ "02004;3;abc", "score", "decimal number" },
+		{ "02005;3;1e3", "score", "decimal number" },
+		{ "02006;3;1,2345678", "score", "more than 6 decimals" },
+		{ "02007;3;inf", "score", "decimal number" },
+		{ "02008;;1", "quintile", "required" },
+		{ ";3;1", "commune", "required" },
+	};
+	enum { NBAD = sizeof(bad) / sizeof(bad[0]) };
+	char body[1024];
+	size_t o;
+	int st;
+	long id;
+	json_t *j;
+
+	/* every class, each on its own line after a good one: each named, nothing stored */
+	o = (size_t)snprintf(body, sizeof(body), "commune;quintile;score\n02000;1;0\n");
+ for (size_t i = 0; i < NBAD; i++)
+		o += (size_t)snprintf(body + o, sizeof(body) - o, "%s\n", bad[i].line);
+	j = csv(0, "deprivation", body, &st);
+	ck_assert_int_eq(st, 422);
+	ck_assert_int_eq(count_of(json_object_get(j, "upload"), "errors_count"), (long)NBAD);
+	for (size_t i = 0; i < NBAD; i++)
+		assert_error(j, i, (long)i + 3, bad[i].column, bad[i].reason);
+	/* a commune is echoed, as any value but a NIR */
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "errors"), 0), "value")),
+			 "6912");
+	id = upload_id(j);
+	json_decref(j);
+	ck_assert_str_eq(sql1(DEPRIVATION_ROWS, "02%"), "none");
+	ck_assert_str_eq(sql1("SELECT status || '/' || errors_count || '/' || (SELECT count(*) FROM upload_errors"
+			      " WHERE upload_id = %ld) FROM uploads WHERE id = %ld", id, id),
+			 "rejected/11/11");
+	/* a commune twice in one file, on the direct path (a new commune) and through
+	 * staging (one already stored): the later line, nothing stored */
+	j = csv(0, "deprivation", "commune,quintile\n03001,1\n03002,2\n03001,3\n", &st);
+	ck_assert_int_eq(st, 422);
+	assert_error(j, 0, 4, "commune", "repeats the record of line 2");
+	ck_assert_int_eq(count_of(json_object_get(j, "upload"), "errors_count"), 1);
+	json_decref(j);
+	ck_assert_str_eq(sql1(DEPRIVATION_ROWS, "03%"), "none");
+	j = csv(0, "deprivation", "commune,quintile\n03003,1\n", &st);
+	ck_assert_int_eq(st, 201);
+	json_decref(j);
+	j = csv(0, "deprivation", "commune,quintile\n03004,1\n03003,4\n03003,5\n", &st);
+	ck_assert_int_eq(st, 422);
+	assert_error(j, 0, 4, "commune", "repeats the record of line 3");
+	json_decref(j);
+	ck_assert_str_eq(sql1(DEPRIVATION_ROWS, "03%"), "03003:1:null");
+	/* the header: a NIR column is unknown to this kind, and commune is required */
+	j = csv(0, "deprivation", "nir,quintile\nx,1\n", &st);
+	ck_assert_int_eq(st, 422);
+	assert_error(j, 0, 1, "nir", "unknown column");
+	assert_error(j, 1, 1, "commune", "required column missing");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(deprivation_is_national_reference_data)
+{
+	static const char good[] = "commune,quintile\n04001,1\n";
+	const char *tokens[3] = { s1tok, arstok, natro };
+	char path[128];
+	struct h_resp r;
+	json_t *j, *e;
+
+	/* a structure's dataset does not take it, whoever asks: 422 on kind, before the body */
+	snprintf(path, sizeof(path), "/v1/structures/%ld/uploads?kind=deprivation", s1);
+	for (int k = 0; k < 2; k++) {
+		j = post_as(path, good, NULL, k ? s1tok : NULL, &r);
+		ck_assert_msg(r.status == 422, "%d %s", r.status, r.body);
+		e = json_array_get(json_object_get(j, "errors"), 0);
+		ck_assert_str_eq(json_string_value(json_object_get(e, "field")), "kind");
+		ck_assert_str_eq(json_string_value(json_object_get(e, "reason")),
+				 "deprivation is reference data: upload it to /v1/reference/uploads");
+		json_decref(j);
+		h_resp_free(&r);
+	}
+	/* the kinds a structure's route lists leave it out; the reference route's name it */
+	snprintf(path, sizeof(path), "/v1/structures/%ld/uploads?kind=fdep", s1);
+	j = post_as(path, good, NULL, NULL, &r);
+	e = json_array_get(json_object_get(j, "errors"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "reason")),
+			 "must be patients, mt_declarations, claims, stays or questionnaires");
+	json_decref(j);
+	h_resp_free(&r);
+	j = post_as("/v1/reference/uploads?kind=fdep", good, NULL, NULL, &r);
+	e = json_array_get(json_object_get(j, "errors"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "reason")),
+			 "must be patients, mt_declarations, claims, stays, questionnaires or deprivation");
+	json_decref(j);
+	h_resp_free(&r);
+	/* the reference route is for read-write national tokens: 403 for a
+	 * structure's, an ARS's, and a read-only national token */
+	for (int k = 0; k < 3; k++) {
+		j = post_as("/v1/reference/uploads?kind=deprivation", good, NULL, tokens[k], &r);
+		ck_assert_msg(r.status == 403, "token %d: %d", k, r.status);
+		ck_assert_str_eq(json_string_value(json_object_get(j, "type")), "/problems/forbidden");
+		json_decref(j);
+		h_resp_free(&r);
+	}
+	ck_assert_str_eq(sql1(DEPRIVATION_ROWS, "04%"), "none");
+	ck_assert_str_eq(sql1("SELECT count(*) FROM uploads WHERE kind = 'deprivation' AND dataset <> %d", 0), "0");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("uploads_rules");
@@ -784,6 +990,9 @@ static Suite *suite(void)
 	tcase_add_test(t, dry_run_is_recorded_as_validated);
 	tcase_add_test(t, answers_reach_a_client_that_sends_everything_first);
 	tcase_add_test(t, finess_key_ald_count_and_nir_key);
+	tcase_add_test(t, deprivation_stored_exactly_and_replaced);
+	tcase_add_test(t, deprivation_bad_lines_store_nothing);
+	tcase_add_test(t, deprivation_is_national_reference_data);
 	suite_add_tcase(s, t);
 	return s;
 }

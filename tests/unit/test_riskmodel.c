@@ -153,6 +153,38 @@ START_TEST(design_columns_and_rows)
 }
 END_TEST
 
+/* Deprivation: quintile 1 is the reference, unknown has its own column. */
+START_TEST(deprivation_columns)
+{
+	struct rm_def d;
+	struct rm_design des;
+	struct a51_error err = { 0 };
+	json_t *body = parse_ok("{\"name\":\"m\",\"year\":2024,\"target\":\"town_all\",\"terms\":[\"age_sex\","
+				"\"deprivation\"],\"method\":\"ols\"}", &d);
+	struct rm_patient pt = { .cell = 3, .exposure = 1 };
+	double x[RM_MAX_COLUMNS];
+
+	ck_assert_int_eq(rm_design_init(&d, &des, &err), 0);
+	ck_assert_uint_eq(des.p, 1 + 19 + 5);
+	ck_assert_str_eq(des.names[20], "deprivation_q2");
+	ck_assert_str_eq(des.names[23], "deprivation_q5");
+	ck_assert_str_eq(des.names[24], "deprivation_unknown");
+	for (int q = 0; q <= 5; q++) {
+		double sum = 0;
+		pt.depriv = q;
+		rm_design_row(&d, &des, &pt, x);
+		for (size_t k = 20; k < des.p; k++)
+			sum += x[k];
+		ck_assert(sum == (q == 1 ? 0 : 1)); /* one column at most; none for the reference quintile */
+		if (q >= 2)
+			ck_assert(x[20 + q - 2] == 1);
+		if (q == 0)
+			ck_assert(x[24] == 1);
+	}
+	json_decref(body);
+}
+END_TEST
+
 /* Additive and multiplicative explanations sum to the prediction; dropped
  * (NaN) terms count for nothing. */
 START_TEST(explanations_add_up)
@@ -253,6 +285,7 @@ static Suite *suite(void)
 	tcase_add_test(t, definition_defaults_and_round_trip);
 	tcase_add_test(t, definition_faults_are_all_named);
 	tcase_add_test(t, design_columns_and_rows);
+	tcase_add_test(t, deprivation_columns);
 	tcase_add_test(t, explanations_add_up);
 	tcase_add_test(t, rounding_rules);
 	tcase_add_test(t, largest_remainder_shares);
