@@ -21,8 +21,9 @@ bool money_round(double cents, int mode, int64_t *out);
 /* Splits total cents over parts (amounts in cents that add up to about
  * total) so that the whole cents add up to total exactly: each part is
  * floored, then the cents left go one by one to the largest fractions
- * (ties: the earlier part), the largest-remainder method. false when a part
- * is not finite. */
+ * (ties: the earlier part), the largest-remainder method; a total below the
+ * floors' sum takes cents back from the smallest fractions. O(n log n).
+ * false when a part is not finite, or out of memory. */
 bool money_allocate(const double *parts, size_t n, int64_t total, int64_t *out);
 /* Parses "half_up" / "half_even" / "down"; -1 when unknown. */
 int money_rounding_parse(const char *name);

@@ -31,6 +31,7 @@ struct param_def {
 	int type;          /* enum param_type */
 	double min, max;   /* bounds of PT_INT/PT_NUMBER values and of list items of PT_INT_LIST */
 	const char *help;  /* what it means, in one line */
+	const char *allowed; /* PT_STRING: the comma-separated words it may be, or NULL for any */
 };
 
 /* Every key the experiment's parameter sets must define. */
@@ -85,5 +86,27 @@ struct patientele_params {
  * naming the missing or mistyped key. */
 int params_read_eligibility(const json_t *body, struct elig_params *out, struct a51_error *err);
 int params_read_patientele(const json_t *body, struct patientele_params *out, struct a51_error *err);
+
+/* What a PEPS run needs (domain.md §2.5-2.8); every rule not confirmed by the
+ * texts is one of these, never a constant. */
+struct peps_params {
+	char risk_model[64];
+	char perimeter_acts[PARAMS_LIST_MAX][8];
+	int n_perimeter_acts;
+	double local_coefficient;
+	char fidelisation_level[24];                  /* team | patient */
+	double fidelisation_without_care;
+	char uplift_quarters[PARAMS_LIST_MAX][8];     /* "2024Q1" */
+	int n_uplift_quarters;
+	double uplift_rate;
+	double quality_bonus_rate, quality_presumed_score;
+	double cap_rate;
+	char cap_without_prior_ffs[24];               /* no_cap | zero */
+	double retrospective_bonus_share;
+	char rounding[24];                            /* half_up | half_even | down */
+	int instalment_due_days;
+	char adjustment_due[8];                       /* MM-DD */
+};
+int params_read_peps(const json_t *body, struct peps_params *out, struct a51_error *err);
 
 #endif

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "a51/money.h"
@@ -25,9 +26,25 @@ bool money_round(double cents, int mode, int64_t *out)
 	return true;
 }
 
+struct frac {
+	double f;
+	size_t i;
+};
+
+static int by_frac_desc(const void *a, const void *b)
+{
+	const struct frac *x = a, *y = b;
+
+	if (x->f != y->f)
+		return x->f < y->f ? 1 : -1;
+	return (x->i > y->i) - (x->i < y->i); /* ties: the earlier part first */
+}
+
 bool money_allocate(const double *parts, size_t n, int64_t total, int64_t *out)
 {
-	int64_t sum = 0;
+	int64_t sum = 0, left;
+	struct frac *fr;
+	size_t k;
 
 	for (size_t i = 0; i < n; i++) {
 		if (!isfinite(parts[i]) || fabs(parts[i]) >= 9.2e18)
@@ -35,21 +52,24 @@ bool money_allocate(const double *parts, size_t n, int64_t total, int64_t *out)
 		out[i] = (int64_t)floor(parts[i]);
 		sum += out[i];
 	}
-	/* O(n) per cent left; n is a few dozen terms and the cents left fewer than n */
-	while (n && sum != total) {
-		size_t best = 0;
-		double bf = sum < total ? -1 : 2;
-		for (size_t i = 0; i < n; i++) {
-			double f = parts[i] - (double)out[i]; /* in [0, 1) at first; moves by whole cents */
-			if (sum < total ? f > bf : f < bf) {
-				bf = f;
-				best = i;
-			}
-		}
-		out[best] += sum < total ? 1 : -1;
-		sum += sum < total ? 1 : -1;
-	}
-	return n > 0 || total == 0;
+	if (n == 0)
+		return total == 0;
+	left = total - sum;
+	if (left == 0)
+		return true;
+	if (!(fr = malloc(sizeof(*fr) * n)))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		fr[i] = (struct frac){ parts[i] - (double)out[i], i };
+	qsort(fr, n, sizeof(*fr), by_frac_desc);
+	/* cents short go to the largest fractions; cents over come off the
+	 * smallest; past one round (parts far from total) it goes round again */
+	for (k = 0; left > 0; k = (k + 1) % n, left--)
+		out[fr[k].i]++;
+	for (k = n - 1; left < 0; k = k ? k - 1 : n - 1, left++)
+		out[fr[k].i]--;
+	free(fr);
+	return true;
 }
 
 int money_rounding_parse(const char *name)

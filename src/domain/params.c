@@ -44,11 +44,15 @@ const char *experiment_name(int experiment)
  * item: max is the capacity of the slot the item is read into, minus its NUL,
  * so that a body that validates can always be read.
  */
-#define COUNT(exp, key, help) { exp, key, PT_INT, 0, COUNT_MAX, help }
-#define AGE(exp, key, help) { exp, key, PT_INT, 0, AGE_MAX, help }
-#define ALDS(exp, key, help) { exp, key, PT_INT_LIST, ALD_MIN, ALD_MAX, help }
-#define WORDS(exp, key, width, help) { exp, key, PT_STRING_LIST, 1, width, help }
-#define FLAG(exp, key, help) { exp, key, PT_BOOL, 0, 0, help }
+#define COUNT(exp, key, help) { exp, key, PT_INT, 0, COUNT_MAX, help, NULL }
+#define AGE(exp, key, help) { exp, key, PT_INT, 0, AGE_MAX, help, NULL }
+#define ALDS(exp, key, help) { exp, key, PT_INT_LIST, ALD_MIN, ALD_MAX, help, NULL }
+#define WORDS(exp, key, width, help) { exp, key, PT_STRING_LIST, 1, width, help, NULL }
+#define FLAG(exp, key, help) { exp, key, PT_BOOL, 0, 0, help, NULL }
+#define INTS(exp, key, lo, hi, help) { exp, key, PT_INT, lo, hi, help, NULL }
+#define NUM(exp, key, lo, hi, help) { exp, key, PT_NUMBER, lo, hi, help, NULL }
+#define TEXT(exp, key, width, help) { exp, key, PT_STRING, 1, width, help, NULL }
+#define CHOICE(exp, key, allowed, help) { exp, key, PT_STRING, 1, 23, help, allowed }
 
 static const struct param_def peps_schema[] = {
 	COUNT(EXP_PEPS, "eligibility.min_team_size",
@@ -66,6 +70,29 @@ static const struct param_def peps_schema[] = {
 	ALDS(EXP_PEPS, "patientele.neuro_ald", "option elderly: ALD codes of neurodegenerative diseases"),
 	ALDS(EXP_PEPS, "patientele.diabetes_ald", "option diabetic: ALD codes of diabetes"),
 	FLAG(EXP_PEPS, "patientele.whole_includes_ame", "option whole: AME beneficiaries are covered too"),
+	/* the forfait (domain.md §2.5) */
+	TEXT(EXP_PEPS, "forfait.risk_model", 63,
+	     "name of the national risk model whose latest version gives each patient's reference cost"),
+	WORDS(EXP_PEPS, "forfait.perimeter_acts", 7,
+	      "act codes of the substitution perimeter: fidelisation and the fee-for-service it replaces"),
+	NUM(EXP_PEPS, "forfait.local_coefficient", 0.1, 10, "the local coefficient (spending level, supply, poverty)"),
+	CHOICE(EXP_PEPS, "fidelisation.level", "team,patient",
+	       "team: one share for the team; patient: each patient's own share of perimeter care"),
+	NUM(EXP_PEPS, "fidelisation.without_care", 0, 1,
+	    "the fidelisation of a patient (or team) with no perimeter care in the year"),
+	WORDS(EXP_PEPS, "activity.uplift_quarters", 6, "quarters of extreme activity (e.g. an epidemic), as 2024Q1"),
+	NUM(EXP_PEPS, "activity.uplift_rate", 0, 1, "extra share of the forfait in those quarters"),
+	NUM(EXP_PEPS, "quality.bonus_rate", 0, 1, "the quality bonus at a full score, as a share of the forfait"),
+	NUM(EXP_PEPS, "quality.presumed_score", 0, 1, "the quality score presumed while none is measured (0..1)"),
+	NUM(EXP_PEPS, "cap.rate", 0, 10,
+	    "the year's remuneration is at most (1 + rate) x the fee-for-service of the year before"),
+	CHOICE(EXP_PEPS, "cap.without_prior_ffs", "no_cap,zero",
+	       "when the team billed nothing on the perimeter the year before: no cap, or a cap of zero"),
+	NUM(EXP_PEPS, "retrospective.bonus_share", 0, 1,
+	    "retrospective phase: share of max(0, forfait - fee-for-service) paid as a bonus"),
+	CHOICE(EXP_PEPS, "payment.rounding", "half_up,half_even,down", "how amounts become whole cents"),
+	INTS(EXP_PEPS, "payment.instalment_due_days", 0, 91, "an instalment is due this many days after its quarter starts"),
+	TEXT(EXP_PEPS, "payment.adjustment_due", 5, "the year-end adjustment and bonuses are due on this MM-DD of the next year"),
 };
 
 static const struct param_def ipep_schema[] = {
@@ -200,6 +227,22 @@ static size_t check_list_item(json_t *errors, const char *field, const struct pa
 	return 0;
 }
 
+/* Whether s is one of the comma-separated words of allowed. */
+static bool choice_ok(const char *allowed, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (const char *p = allowed; *p;) {
+		size_t w = strcspn(p, ",");
+		if (w == n && strncmp(p, s, n) == 0)
+			return true;
+		p += w;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
 static size_t check_value(json_t *errors, const char *key, const struct param_def *d, const json_t *v)
 {
 	char field[256];
@@ -228,6 +271,10 @@ static size_t check_value(json_t *errors, const char *key, const struct param_de
 	case PT_STRING:
 		if (!json_is_string(v) || json_string_length(v) == 0)
 			return fault(errors, field, "The value must be a non-empty string.");
+		if (d->max > 0 && json_string_length(v) > (size_t)d->max)
+			return fault(errors, field, "The value must be at most %.0f characters.", d->max);
+		if (d->allowed && !choice_ok(d->allowed, json_string_value(v)))
+			return fault(errors, field, "The value must be one of %s.", d->allowed);
 		return 0;
 	case PT_INT_LIST:
 	case PT_STRING_LIST: {
@@ -428,6 +475,29 @@ static const struct param_slot patientele_slots[] = {
 	P_ONE("patientele.whole_includes_ame", whole_includes_ame),
 };
 
+#define K_ONE(key, f) { EXP_PEPS, key, offsetof(struct peps_params, f), sizeof(((struct peps_params *)0)->f), 0 }
+#define K_WORDS(key, f, nf) \
+	{ EXP_PEPS, key, offsetof(struct peps_params, f), sizeof(((struct peps_params *)0)->f[0]), \
+	  offsetof(struct peps_params, nf) }
+
+static const struct param_slot peps_slots[] = {
+	K_ONE("forfait.risk_model", risk_model),
+	K_WORDS("forfait.perimeter_acts", perimeter_acts, n_perimeter_acts),
+	K_ONE("forfait.local_coefficient", local_coefficient),
+	K_ONE("fidelisation.level", fidelisation_level),
+	K_ONE("fidelisation.without_care", fidelisation_without_care),
+	K_WORDS("activity.uplift_quarters", uplift_quarters, n_uplift_quarters),
+	K_ONE("activity.uplift_rate", uplift_rate),
+	K_ONE("quality.bonus_rate", quality_bonus_rate),
+	K_ONE("quality.presumed_score", quality_presumed_score),
+	K_ONE("cap.rate", cap_rate),
+	K_ONE("cap.without_prior_ffs", cap_without_prior_ffs),
+	K_ONE("retrospective.bonus_share", retrospective_bonus_share),
+	K_ONE("payment.rounding", rounding),
+	K_ONE("payment.instalment_due_days", instalment_due_days),
+	K_ONE("payment.adjustment_due", adjustment_due),
+};
+
 static int read_experiment(const json_t *body, struct a51_error *err)
 {
 	const json_t *e = json_object_get(body, "experiment");
@@ -464,6 +534,21 @@ static int read_slot(const json_t *body, const struct param_slot *s, char *base,
 		if (!json_is_boolean(v))
 			return a51_error_set(err, A51_EINVAL, field, "parameter %s must be true or false", s->key);
 		*(bool *)(void *)(base + s->off) = json_is_true(v);
+		return 0;
+	case PT_NUMBER:
+		if (!json_is_number(v) || json_number_value(v) < d->min || json_number_value(v) > d->max)
+			return a51_error_set(err, A51_EINVAL, field, "parameter %s must be a number between %g and %g",
+					     s->key, d->min, d->max);
+		*(double *)(void *)(base + s->off) = json_number_value(v);
+		return 0;
+	case PT_STRING:
+		/* s->width is the slot's size here: the value and its NUL must fit */
+		if (!json_is_string(v) || json_string_length(v) < 1 || json_string_length(v) >= s->width ||
+		    (d->allowed && !choice_ok(d->allowed, json_string_value(v))))
+			return a51_error_set(err, A51_EINVAL, field, "parameter %s must be %s%s", s->key,
+					     d->allowed ? "one of " : "a short non-empty string",
+					     d->allowed ? d->allowed : "");
+		memcpy(base + s->off, json_string_value(v), json_string_length(v) + 1);
 		return 0;
 	case PT_INT_LIST:
 	case PT_STRING_LIST:
@@ -539,4 +624,41 @@ int params_read_patientele(const json_t *body, struct patientele_params *out, st
 	if (exp < 0)
 		return exp;
 	return read_slots(body, exp, patientele_slots, A51_ARRAY_LEN(patientele_slots), out, sizeof(*out), err);
+}
+
+int params_read_peps(const json_t *body, struct peps_params *out, struct a51_error *err)
+{
+	int exp, rc;
+
+	memset(out, 0, sizeof(*out));
+	exp = read_experiment(body, err);
+	if (exp < 0)
+		return exp;
+	if (exp != EXP_PEPS)
+		return a51_error_set(err, A51_EINVAL, "experiment", "a PEPS parameter set is needed");
+	rc = read_slots(body, exp, peps_slots, A51_ARRAY_LEN(peps_slots), out, sizeof(*out), err);
+	if (rc < 0)
+		return rc;
+	/* shapes the schema cannot say: 2024Q1, MM-DD */
+	for (int i = 0; i < out->n_uplift_quarters; i++) {
+		const char *q = out->uplift_quarters[i];
+		if (strlen(q) != 6 || q[4] != 'Q' || q[5] < '1' || q[5] > '4' || strspn(q, "0123456789") != 4) {
+			memset(out, 0, sizeof(*out));
+			return a51_error_set(err, A51_EINVAL, "parameters.activity.uplift_quarters.value",
+					     "quarters are written like 2024Q1");
+		}
+	}
+	{
+		/* a day of every year: February has 28 */
+		static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+		const char *d = out->adjustment_due;
+		int m = (d[0] - '0') * 10 + (d[1] - '0'), day = (d[3] - '0') * 10 + (d[4] - '0');
+		if (strlen(d) != 5 || d[2] != '-' || strspn(d, "0123456789-") != 5 || m < 1 || m > 12 || day < 1 ||
+		    day > mdays[m - 1]) {
+			memset(out, 0, sizeof(*out));
+			return a51_error_set(err, A51_EINVAL, "parameters.payment.adjustment_due.value",
+					     "the adjustment's due date is MM-DD, a day that every year has");
+		}
+	}
+	return 0;
 }

@@ -35,7 +35,22 @@ static const char peps_body[] = "{\"experiment\": \"PEPS\", \"year\": 2024, \"la
 	"\"patientele.neuro_min_age\": " E("50", "S") ","
 	"\"patientele.neuro_ald\": {\"value\": [15, 16, 25], \"tag\": \"B\"},"
 	"\"patientele.diabetes_ald\": {\"value\": [8], \"tag\": \"B\", \"note\": \"not confirmed\"},"
-	"\"patientele.whole_includes_ame\": " E("true", "S") "}}";
+	"\"patientele.whole_includes_ame\": " E("true", "S") ","
+	"\"forfait.risk_model\": " E("\"peps-gp\"", "I") ","
+	"\"forfait.perimeter_acts\": " E("[\"G\", \"VG\"]", "S-trunc") ","
+	"\"forfait.local_coefficient\": " E("1.05", "NF") ","
+	"\"fidelisation.level\": " E("\"team\"", "I") ","
+	"\"fidelisation.without_care\": " E("1", "I") ","
+	"\"activity.uplift_quarters\": " E("[\"2024Q1\"]", "NF") ","
+	"\"activity.uplift_rate\": " E("0.1", "NF") ","
+	"\"quality.bonus_rate\": " E("0.05", "S") ","
+	"\"quality.presumed_score\": " E("1.0", "S") ","
+	"\"cap.rate\": " E("0.2", "S") ","
+	"\"cap.without_prior_ffs\": " E("\"no_cap\"", "I") ","
+	"\"retrospective.bonus_share\": " E("1.0", "B") ","
+	"\"payment.rounding\": " E("\"half_up\"", "I") ","
+	"\"payment.instalment_due_days\": " E("15", "NF") ","
+	"\"payment.adjustment_due\": " E("\"03-31\"", "B") "}}";
 
 static const char ipep_body[] = "{\"experiment\": \"IPEP\", \"year\": 2025, \"label\": \"IPEP test\", \"parameters\": {"
 	"\"eligibility.min_patients_exclusive\": " E("5000", "S") ","
@@ -169,6 +184,21 @@ static const struct schema_key schema_keys[] = {
 	{ EXP_PEPS, "patientele.neuro_ald", PT_INT_LIST, 1, 32 },
 	{ EXP_PEPS, "patientele.diabetes_ald", PT_INT_LIST, 1, 32 },
 	{ EXP_PEPS, "patientele.whole_includes_ame", PT_BOOL, 0, 0 },
+	{ EXP_PEPS, "forfait.risk_model", PT_STRING, 1, 63 },
+	{ EXP_PEPS, "forfait.perimeter_acts", PT_STRING_LIST, 1, 7 },
+	{ EXP_PEPS, "forfait.local_coefficient", PT_NUMBER, 0.1, 10 },
+	{ EXP_PEPS, "fidelisation.level", PT_STRING, 1, 23 },
+	{ EXP_PEPS, "fidelisation.without_care", PT_NUMBER, 0, 1 },
+	{ EXP_PEPS, "activity.uplift_quarters", PT_STRING_LIST, 1, 6 },
+	{ EXP_PEPS, "activity.uplift_rate", PT_NUMBER, 0, 1 },
+	{ EXP_PEPS, "quality.bonus_rate", PT_NUMBER, 0, 1 },
+	{ EXP_PEPS, "quality.presumed_score", PT_NUMBER, 0, 1 },
+	{ EXP_PEPS, "cap.rate", PT_NUMBER, 0, 10 },
+	{ EXP_PEPS, "cap.without_prior_ffs", PT_STRING, 1, 23 },
+	{ EXP_PEPS, "retrospective.bonus_share", PT_NUMBER, 0, 1 },
+	{ EXP_PEPS, "payment.rounding", PT_STRING, 1, 23 },
+	{ EXP_PEPS, "payment.instalment_due_days", PT_INT, 0, 91 },
+	{ EXP_PEPS, "payment.adjustment_due", PT_STRING, 1, 5 },
 	{ EXP_IPEP, "eligibility.min_patients_exclusive", PT_INT, 0, 1000000 },
 	{ EXP_IPEP, "eligibility.min_gp_with_patients", PT_INT, 0, 1000000 },
 	{ EXP_EDS, "eligibility.kinds", PT_STRING_LIST, 1, 11 },
@@ -660,16 +690,18 @@ START_TEST(every_schema_key_is_read)
 			json_t *copy = json_deep_copy(body);
 			struct elig_params ep;
 			struct patientele_params pp;
-			struct a51_error e1 = { 0 }, e2 = { 0 };
+			struct peps_params kp;
+			struct a51_error e1 = { 0 }, e2 = { 0 }, e3 = { 0 };
 			char want[64];
-			int r1, r2;
+			int r1, r2, r3;
 
 			json_object_del(json_object_get(copy, "parameters"), defs[i].key);
 			r1 = params_read_eligibility(copy, &ep, &e1);
 			r2 = params_read_patientele(copy, &pp, &e2);
+			r3 = exp == EXP_PEPS ? params_read_peps(copy, &kp, &e3) : 0;
 			snprintf(want, sizeof(want), "parameters.%s.value", defs[i].key);
-			ck_assert_msg(r1 + r2 == A51_EINVAL, "%s: r1 %d r2 %d", defs[i].key, r1, r2);
-			ck_assert_str_eq(r1 ? e1.field : e2.field, want);
+			ck_assert_msg(r1 + r2 + r3 == A51_EINVAL, "%s: r1 %d r2 %d r3 %d", defs[i].key, r1, r2, r3);
+			ck_assert_str_eq(r1 ? e1.field : r2 ? e2.field : e3.field, want);
 			json_decref(copy);
 		}
 		json_decref(body);
@@ -753,6 +785,21 @@ static const struct {
 	{ "PEPS", "patientele.neuro_ald", "B", NULL },
 	{ "PEPS", "patientele.diabetes_ald", "B", NULL },
 	{ "PEPS", "patientele.whole_includes_ame", "S", "sources/002_816f21bbe75c858d.txt" },
+	{ "PEPS", "forfait.risk_model", "I", NULL },
+	{ "PEPS", "forfait.perimeter_acts", "S-trunc", "concourspluripro.fr" },
+	{ "PEPS", "forfait.local_coefficient", "NF", NULL },
+	{ "PEPS", "fidelisation.level", "I", NULL },
+	{ "PEPS", "fidelisation.without_care", "I", NULL },
+	{ "PEPS", "activity.uplift_quarters", "NF", NULL },
+	{ "PEPS", "activity.uplift_rate", "NF", NULL },
+	{ "PEPS", "quality.bonus_rate", "S", "JORFARTI000051070193" },
+	{ "PEPS", "quality.presumed_score", "S", "JORFARTI000051070193" },
+	{ "PEPS", "cap.rate", "S", "JORFTEXT000046618118" },
+	{ "PEPS", "cap.without_prior_ffs", "I", NULL },
+	{ "PEPS", "retrospective.bonus_share", "B", NULL },
+	{ "PEPS", "payment.rounding", "I", NULL },
+	{ "PEPS", "payment.instalment_due_days", "NF", NULL },
+	{ "PEPS", "payment.adjustment_due", "B", NULL },
 	{ "IPEP", "eligibility.min_patients_exclusive", "S", SOLSANTE },
 	{ "IPEP", "eligibility.min_gp_with_patients", "I", NULL },
 	{ "EDS", "eligibility.kinds", "S", SANTEGOUV },
