@@ -58,7 +58,7 @@ SETTINGS="BEGIN; SET LOCAL jit = off; SET LOCAL a51.rm_dataset = '0'; SET LOCAL 
  SET LOCAL a51.rm_region = ''; SET LOCAL a51.rm_acts = ''; SET LOCAL a51.rm_stays = 'false';
  SET LOCAL a51.rm_g0 = '{8}'; SET LOCAL a51.rm_g1 = '{1,3,5,13}'; SET LOCAL a51.rm_g2 = '{30}';
  SET LOCAL a51.rm_g3 = '{23}'; SET LOCAL a51.rm_g4 = '{9,15,16,25}'; SET LOCAL a51.rm_g5 = '{14}';
- SET LOCAL a51.rm_ids = '';"
+ SET LOCAL a51.rm_ids = ''; SET LOCAL a51.rm_any = 'false';"
 POPULATION=$("$A51D" sql population)
 
 now() { date +%s.%N; }

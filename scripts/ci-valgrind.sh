@@ -8,7 +8,10 @@ source "$(dirname "$0")/lib.sh"
 "$A51_ROOT/scripts/build.sh"
 started=
 [[ $("$A51_ROOT/scripts/pg.sh" status || true) == running ]] || started=1
-"$A51_ROOT/scripts/pg.sh" start a51_valgrind >/dev/null
+"$A51_ROOT/scripts/pg.sh" start >/dev/null
+# a fresh database every run: what a first start does is part of what is checked
+"$A51_ROOT/scripts/pg.sh" psql -d postgres -qc "DROP DATABASE IF EXISTS a51_valgrind WITH (FORCE)" \
+	-c "CREATE DATABASE a51_valgrind" >/dev/null
 trap '[[ -n $started ]] && "$A51_ROOT/scripts/pg.sh" stop' EXIT
 
 out=$A51_ROOT/var/valgrind

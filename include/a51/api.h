@@ -152,6 +152,15 @@ void api_risk_score_runs(struct http_request *r);
 void api_risk_scores_list(struct http_request *r);
 void api_risk_scores_get(struct http_request *r);
 
+/* peps.c */
+void api_peps_run_create(struct http_request *r);
+void api_peps_batch_create(struct http_request *r);
+void api_peps_runs_list(struct http_request *r);
+void api_peps_run_get(struct http_request *r);
+void api_peps_run_lines(struct http_request *r);
+void api_peps_distribution_get(struct http_request *r);
+void api_peps_distribution_put(struct http_request *r);
+
 /* audit.c */
 void api_audit_list(struct http_request *r);
 

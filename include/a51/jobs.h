@@ -76,8 +76,12 @@ struct jobs_stats {
 };
 void jobs_stats(struct jobs *j, struct jobs_stats *out);
 
-/* Every kind of job a51d runs (src/jobs/). */
+/* Every kind of job a51d runs (src/jobs/kinds.c), and their functions. */
 extern const struct job_kind a51_job_kinds[];
 extern const size_t a51_job_kinds_count;
+int job_rm_fit(struct job_ctx *ctx, struct a51_error *err);
+int job_rm_score(struct job_ctx *ctx, struct a51_error *err);
+int job_peps_run(struct job_ctx *ctx, struct a51_error *err);
+int job_peps_batch(struct job_ctx *ctx, struct a51_error *err);
 
 #endif

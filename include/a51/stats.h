@@ -10,8 +10,9 @@
  * projected out (so of two collinear columns the later one is dropped).
  *
  * Precision: blocks are factored in long double while a worker has seen fewer
- * than STATS_LS_EXTENDED_ROWS rows, then with a double SIMD kernel (AVX-512
- * when the CPU has it). Small problems thus get ~3 more digits for free (the
+ * than STATS_LS_EXTENDED_ROWS rows, then with a double SIMD kernel chosen at
+ * run time: AVX-512, else AVX2+FMA, else generic (A51_STATS_KERNEL=generic|
+ * avx2|avx512 caps the choice). Small problems thus get ~3 more digits for free (the
  * NIST StRD sets need them: Wampler5 gets 7 digits in double, 10 in long
  * double); on large ones the double kernel's rounding error is far below
  * sampling error. STATS_LS_DOUBLE / STATS_LS_EXTENDED force one.

@@ -305,10 +305,11 @@ typedef int (*store_rm_row_fn)(void *ctx, const struct rm_patient *pt, struct a5
 /* Streams the population of a model for def->year through COPY, ordered by
  * patient, calling fn for each row (a non-zero return stops it): the reference
  * population (dataset 0, within def->region when set) or a structure's
- * patients, all or those of ids. digest, when given, is fed the rows as sent.
- * In a transaction. */
+ * patients, all or those of ids (with any_dataset, those ids wherever their
+ * data came from; the target still from dataset's claims). digest, when
+ * given, is fed the rows as sent. In a transaction. */
 int store_rm_population(struct db_conn *c, const struct rm_def *def, int64_t dataset, const int64_t *ids, size_t nids,
-			struct sha256 *digest, store_rm_row_fn fn, void *ctx, struct a51_error *err);
+			bool any_dataset, struct sha256 *digest, store_rm_row_fn fn, void *ctx, struct a51_error *err);
 
 struct rm_record {
 	const char *name, *region, *method, *inputs_digest, *code_version;
@@ -338,6 +339,69 @@ struct scores_query {
  * (patients, totals). A51_ENOTFOUND when none are visible to the caller. */
 int store_scores_list(struct db_conn *c, const struct caller *caller, const struct scores_query *q, json_t **summary,
 		      json_t **items, struct a51_error *err);
+
+/* ---- PEPS runs (store/peps.c) ---- */
+
+struct peps_patient;
+struct peps_params;
+struct patientele_params;
+typedef int (*store_peps_row_fn)(void *ctx, const struct peps_patient *pt, struct a51_error *err);
+/* The covered patients of a structure's year for an option, one COPY row
+ * each, ordered by patient (base left 0: the risk model gives it). In a
+ * transaction. digest, when given, is fed the rows as sent. */
+int store_peps_inputs(struct db_conn *c, int64_t structure_id, int year, const char *option,
+		      const struct patientele_params *pp, const struct peps_params *kp, struct sha256 *digest,
+		      store_peps_row_fn fn, void *ctx, struct a51_error *err);
+/* The COPY statement of the inputs (for EXPLAIN and the benchmarks). */
+const char *store_peps_inputs_sql(void);
+/* The structure's PEPS enrolment live over [from, to]: {id, option, region,
+ * phase (the phase on `to`)}; A51_EINVAL when there is none. */
+int store_peps_enrolment(struct db_conn *c, int64_t structure_id, const char *from, const char *to, json_t **out,
+			 struct a51_error *err);
+/* Structures with a PEPS enrolment over [from, to], in region (NULL: all): [{structure_id}]. */
+int store_peps_enrolled(struct db_conn *c, const char *from, const char *to, const char *region, json_t **items,
+			struct a51_error *err);
+/* The latest national version of the risk model named name. */
+int store_rm_latest(struct db_conn *c, const char *name, int64_t *id, struct a51_error *err);
+
+struct peps_run_record {
+	int64_t structure_id, enrolment_id, parameter_set_id, model_id, batch_id, job_id;
+	const char *region, *phase, *option, *inputs_digest, *code_version;
+	int year, quarter, patients;
+	bool what_if;
+	int64_t total_cents;
+	const json_t *result;
+};
+int store_peps_run_insert(struct db_conn *c, const struct actor *a, const struct peps_run_record *r, int64_t *id,
+			  struct a51_error *err);
+/* Lines go in by COPY (begin, put rows, end), in the run's transaction. */
+int store_peps_lines_begin(struct db_conn *c, struct a51_error *err);
+int store_peps_lines_put(struct db_conn *c, const char *rows, size_t n, struct a51_error *err);
+int store_peps_lines_end(struct db_conn *c, struct a51_error *err);
+int store_peps_item(struct db_conn *c, int64_t run_id, int seq, const char *kind, int quarter, const char *due_on,
+		    int64_t cents, struct a51_error *err);
+int store_peps_run_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+		       struct a51_error *err);
+struct peps_run_filter {
+	int64_t structure_id, batch_id, before_id;
+	int year, limit;
+	const char *phase, *what_if; /* what_if: "true", "false" or NULL */
+};
+int store_peps_runs_list(struct db_conn *c, const struct caller *caller, const struct peps_run_filter *f,
+			 json_t **items, struct a51_error *err);
+int store_peps_lines(struct db_conn *c, const struct caller *caller, int64_t run_id, int64_t after, int limit,
+		     json_t **items, struct a51_error *err);
+/* Members over [from, to] with their weights: [{rpps, profession, fte, patients, prior_ffs_cents}]. acts is a
+ * text[] literal of the perimeter. */
+int store_peps_members(struct db_conn *c, int64_t structure_id, const char *from, const char *to, const char *acts,
+		       json_t **items, struct a51_error *err);
+int store_peps_split_save(struct db_conn *c, const struct actor *a, int64_t run_id, const char *key,
+			  const json_t *shares, int64_t total, json_t **out, struct a51_error *err);
+/* The latest recorded split, or A51_ENOTFOUND. */
+int store_peps_split_get(struct db_conn *c, int64_t run_id, json_t **out, struct a51_error *err);
+int store_peps_batch_insert(struct db_conn *c, const struct actor *a, int year, int quarter, const char *phase,
+			    const char *region, int64_t job_id, int64_t *id, struct a51_error *err);
+int store_peps_batch_finish(struct db_conn *c, int64_t id, const json_t *summary, struct a51_error *err);
 
 /* ---- jobs (store/jobs.c) ---- */
 

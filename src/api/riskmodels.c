@@ -408,7 +408,7 @@ void api_risk_scores_now(struct http_request *r)
 		f.cap = nids;
 		m.def.region[0] = '\0';
 		if (!f.rows || db_begin(c, &err) < 0 || store_reach_structure(c, &r->caller, sid, region, &err) < 0 ||
-		    store_rm_population(c, &m.def, sid, idv, nids, NULL, found_add, &f, &err) < 0) {
+		    store_rm_population(c, &m.def, sid, idv, nids, false, NULL, found_add, &f, &err) < 0) {
 			if (!f.rows)
 				a51_error_set(&err, A51_ENOMEM, NULL, "out of memory");
 			api_fail(r, c, &err);

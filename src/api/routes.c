@@ -71,6 +71,14 @@ const struct route_def api_routes[] = {
 	{ HTTP_GET, "/v1/risk-models/{id}/scores/{patient_id}", PERM_READ, NONE, api_risk_scores_get, NULL, NULL },
 	{ HTTP_POST, "/v1/risk-models/{id}/score-runs", PERM_WRITE, JSON, api_risk_score_runs, NULL, NULL },
 
+	{ HTTP_POST, "/v1/structures/{id}/peps/runs", PERM_WRITE, JSON, api_peps_run_create, NULL, NULL },
+	{ HTTP_POST, "/v1/peps/runs", PERM_ARS_WRITE, JSON, api_peps_batch_create, NULL, NULL },
+	{ HTTP_GET, "/v1/peps/runs", PERM_READ, NONE, api_peps_runs_list, NULL, NULL },
+	{ HTTP_GET, "/v1/peps/runs/{id}", PERM_READ, NONE, api_peps_run_get, NULL, NULL },
+	{ HTTP_GET, "/v1/peps/runs/{id}/lines", PERM_READ, NONE, api_peps_run_lines, NULL, NULL },
+	{ HTTP_GET, "/v1/peps/runs/{id}/distribution", PERM_READ, NONE, api_peps_distribution_get, NULL, NULL },
+	{ HTTP_PUT, "/v1/peps/runs/{id}/distribution", PERM_WRITE, JSON, api_peps_distribution_put, NULL, NULL },
+
 	{ HTTP_GET, "/v1/parameter-sets", PERM_READ, NONE, api_param_sets_list, NULL, NULL },
 	{ HTTP_POST, "/v1/parameter-sets", PERM_NATIONAL_WRITE, JSON, api_param_sets_create, NULL, NULL },
 	{ HTTP_GET, "/v1/parameter-sets/{id}", PERM_READ, NONE, api_param_sets_get, NULL, NULL },

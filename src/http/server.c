@@ -319,7 +319,6 @@ struct http_server *http_server_start(const struct http_server_config *cfg, cons
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->conn_limit,
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
 				     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-				     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				     MHD_OPTION_END);
 	freeaddrinfo(ai);

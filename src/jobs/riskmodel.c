@@ -53,7 +53,7 @@ static int pop_load(struct job_ctx *ctx, const struct rm_def *def, int64_t datas
 	memset(pop, 0, sizeof(*pop));
 	pop->ctx = ctx;
 	sha256_init(&pop->digest);
-	return store_rm_population(ctx->db, def, dataset, NULL, 0, &pop->digest, pop_add, pop, err);
+	return store_rm_population(ctx->db, def, dataset, NULL, 0, false, &pop->digest, pop_add, pop, err);
 }
 
 /* How the target of a row is read: annualised, then truncated. */
@@ -683,8 +683,12 @@ out:
 	return rc;
 }
 
-const struct job_kind a51_job_kinds[] = {
-	{ "risk_model.fit", fit_job },
-	{ "risk_model.score", score_job },
-};
-const size_t a51_job_kinds_count = sizeof(a51_job_kinds) / sizeof(a51_job_kinds[0]);
+int job_rm_fit(struct job_ctx *ctx, struct a51_error *err)
+{
+	return fit_job(ctx, err);
+}
+
+int job_rm_score(struct job_ctx *ctx, struct a51_error *err)
+{
+	return score_job(ctx, err);
+}

@@ -38,9 +38,9 @@ struct ls_part {
 size_t stats_qr_work_len(size_t q);
 
 /* Re-triangularises the stack [R; A] in place with blocked Householder
- * reflections (compact WY, AVX-512 when the CPU has it). R: q x q column-major
- * upper triangular; A: m x q column-major with leading dimension lda, m a
- * multiple of 16 (pad with zero rows). A is destroyed. */
+ * reflections (compact WY; AVX-512 or AVX2 kernels when the CPU has them).
+ * R: q x q column-major upper triangular; A: m x q column-major with leading
+ * dimension lda, m a multiple of 16 (pad with zero rows). A is destroyed. */
 void stats_qr_stack(double *R, size_t q, double *A, size_t lda, size_t m, double *work);
 
 /* A[c*lda + k] = X[r*p + c] * s[c] * f[k] for c < p, k < m, with r = idx[k]
@@ -53,8 +53,17 @@ void stats_block_gather(double *A, size_t lda, const double *X, size_t p, const 
  * block A, m a multiple of 16 (zero rows as padding). */
 void stats_block_gram(const double *A, size_t lda, size_t m, size_t p, double *G);
 
-/* The same in long double, unblocked, any m. */
+/* stats_qr_stack() in long double, unblocked, any m. */
 void stats_qr_stack_ld(long double *R, size_t q, long double *A, size_t lda, size_t m);
+
+/* The kernel version in use: "avx512", "avx2" or "generic". Chosen on first
+ * use: the fastest the CPU runs, at most the one the environment variable
+ * A51_STATS_KERNEL (generic|avx2|avx512) names. */
+const char *stats_kernel_name(void);
+
+/* Switches to the version named (tests, benchmarks); -1 when the name is
+ * unknown, or the build or CPU lacks it. Not while a fit runs. */
+int stats_kernel_use(const char *name);
 
 /* Moments of y of a set of rows folded into p (Chan et al.'s pairwise update). */
 void stats_moments_merge(struct ls_part *p, long double sw, long double mean, long double m2, long double swy2);

@@ -32,6 +32,7 @@ static const char SETTINGS[] =
 	" set_config('a51.rm_stays', $5, true), set_config('a51.rm_g0', $6, true), set_config('a51.rm_g1', $7, true),"
 	" set_config('a51.rm_g2', $8, true), set_config('a51.rm_g3', $9, true), set_config('a51.rm_g4', $10, true),"
 	" set_config('a51.rm_g5', $11, true), set_config('a51.rm_ids', coalesce($12, ''), true),"
+	" set_config('a51.rm_any', $13, true),"
 	/* JIT compiling this query costs more than running it (1 s of 1.6 s measured) */
 	" set_config('jit', 'off', true)";
 
@@ -44,7 +45,7 @@ static const char SETTINGS[] =
 static const char POPULATION[] =
 	"COPY (WITH pop AS (SELECT p.id, p.sex, p.birth_year, p.birth_month, p.death_date, p.c2s, p.ame, p.commune"
 	"   FROM patients p"
-	"   WHERE CASE WHEN " P_DS " = 0"
+	"   WHERE CASE WHEN (SELECT current_setting('a51.rm_any')::bool) THEN true WHEN " P_DS " = 0"
 	"   THEN EXISTS (SELECT 1 FROM reference_patients r WHERE r.patient_id = p.id)"
 	"   ELSE EXISTS (SELECT 1 FROM patient_links l WHERE l.patient_id = p.id AND l.structure_id = " P_DS ") END"
 	"   AND ((SELECT current_setting('a51.rm_region')) = '' OR EXISTS (SELECT 1 FROM departements d"
@@ -115,10 +116,10 @@ static int parse_row(char *row, int n, struct rm_patient *pt)
 }
 
 int store_rm_population(struct db_conn *c, const struct rm_def *def, int64_t dataset, const int64_t *ids, size_t nids,
-			struct sha256 *digest, store_rm_row_fn fn, void *ctx, struct a51_error *err)
+			bool any_dataset, struct sha256 *digest, store_rm_row_fn fn, void *ctx, struct a51_error *err)
 {
 	char ds[24], year[8], acts[512] = "{", groups[6][128], *idlist = NULL;
-	const char *p[12];
+	const char *p[13];
 	PGresult *res;
 	char *row;
 	int n, rc = 0;
@@ -147,7 +148,8 @@ int store_rm_population(struct db_conn *c, const struct rm_def *def, int64_t dat
 		snprintf(idlist + len, cap - len, "}");
 	}
 	p[11] = idlist;
-	res = PQexecParams(db_pg(c), SETTINGS, 12, NULL, p, NULL, NULL, 0);
+	p[12] = any_dataset && ids ? "true" : "false";
+	res = PQexecParams(db_pg(c), SETTINGS, 13, NULL, p, NULL, NULL, 0);
 	free(idlist);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		db_error_from(db_pg(c), res, err);

@@ -246,6 +246,29 @@ START_TEST(pool_saturation_and_statement_timeout)
 }
 END_TEST
 
+/* A second a51d on a port in use stops at once, naming the address: it must
+ * not quietly share the port (SO_REUSEPORT) and take half the requests. */
+START_TEST(port_in_use_stops_startup)
+{
+	struct h_db db;
+	struct h_srv srv;
+	char listen[64], url[600], out[4096];
+
+	h_db_create(&db, "port");
+	h_srv_start(&srv, db.url, NULL);
+	snprintf(listen, sizeof(listen), "A51_LISTEN=127.0.0.1:%u", srv.port);
+	snprintf(url, sizeof(url), "A51_DATABASE_URL=%s", db.url);
+	{
+		const char *argv[] = { "serve", NULL };
+		const char *env[] = { listen, url, "A51_MODE=test", NULL };
+		ck_assert_int_eq(h_run_a51d(argv, env, out, sizeof(out)), 1);
+		ck_assert_msg(strstr(out, "A51_LISTEN") || strstr(out, "cannot listen"), "%s", out);
+	}
+	ck_assert_int_eq(h_srv_stop(&srv), 0);
+	h_db_drop(&db);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -257,6 +280,7 @@ static Suite *suite(void)
 	tcase_add_test(t, graceful_shutdown_finishes_in_flight);
 	tcase_add_test(t, postgres_restart_under_running_server);
 	tcase_add_test(t, pool_saturation_and_statement_timeout);
+	tcase_add_test(t, port_in_use_stops_startup);
 	suite_add_tcase(s, t);
 	return s;
 }

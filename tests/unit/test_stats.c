@@ -1,4 +1,6 @@
-/* stats: NIST StRD exactness, streaming/threads, rank, WLS, HC1, GLM, log-OLS, quantiles. */
+/* stats: NIST StRD exactness, streaming/threads, rank, WLS, HC1, GLM, log-OLS, quantiles.
+ * Every check that reaches the QR kernels runs once per kernel version the
+ * build and CPU have (generic, avx2, avx512): one TCase each. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include "a51/stats.h"
 #include "a51/util.h"
 #include "common/check_main.h"
+#include "../../src/stats/stats_int.h" /* stats_kernel_use(), stats_kernel_name() */
 
 /* The build passes -DA51_NIST_DIR; without it, the environment variable of
  * that name, then shared/ beside the checkout seen from a build directory. */
@@ -207,13 +210,14 @@ static void ld_solve(const long double *A0, const long double *b0, size_t p, lon
 
 struct nist {
 	const char *name;
-	double min_lre; /* required digits for estimates and standard deviations */
+	double min_lre;        /* required digits for estimates and standard deviations */
+	double min_double_lre; /* the same with every row in the double kernels */
 };
 
 static const struct nist nist_sets[] = {
-	{ "Norris", 9 }, { "Pontius", 9 }, { "NoInt1", 9 }, { "NoInt2", 9 },
-	{ "Filip", 7 }, { "Longley", 9 }, { "Wampler1", 9 }, { "Wampler2", 9 },
-	{ "Wampler3", 9 }, { "Wampler4", 9 }, { "Wampler5", 9 },
+	{ "Norris", 9, 11 }, { "Pontius", 9, 11 }, { "NoInt1", 9, 13 }, { "NoInt2", 9, 13 },
+	{ "Filip", 7, 6 }, { "Longley", 9, 12 }, { "Wampler1", 9, 8.5 }, { "Wampler2", 9, 11.5 },
+	{ "Wampler3", 9, 8.5 }, { "Wampler4", 9, 7.5 }, { "Wampler5", 9, 5.5 },
 };
 
 struct nist_data {
@@ -359,8 +363,8 @@ START_TEST(nist_certified_values)
 	nist_load(s->name, &d);
 	f = fit_arrays(d.X, d.y, NULL, d.n, d.p, 1, STATS_LS_AUTO, d.intercept);
 	l = nist_score(&f, &d);
-	printf("nist %-9s LRE coef %4.1f sd %4.1f resid_sd %4.1f r2 %4.1f F %4.1f cond %.2g\n", s->name, l.coef, l.sd,
-	       l.resid_sd, l.r2, l.f, f.cond);
+	printf("nist %-7s %-9s LRE coef %4.1f sd %4.1f resid_sd %4.1f r2 %4.1f F %4.1f cond %.2g\n", stats_kernel_name(),
+	       s->name, l.coef, l.sd, l.resid_sd, l.r2, l.f, f.cond);
 	ck_assert_msg(l.coef >= s->min_lre, "%s: coefficients only %.1f digits", s->name, l.coef);
 	ck_assert_msg(l.sd >= s->min_lre, "%s: standard deviations only %.1f digits", s->name, l.sd);
 	ck_assert_msg(l.resid_sd >= s->min_lre, "%s: residual SD only %.1f digits", s->name, l.resid_sd);
@@ -401,6 +405,32 @@ START_TEST(nist_streamed_and_merged)
 	stats_fit_release(&f);
 	for (size_t k = 0; k < 3; k++)
 		stats_ls_free(acc[k]);
+	nist_free(&d);
+}
+END_TEST
+
+/* The NIST sets are smaller than STATS_LS_EXTENDED_ROWS, so the default mode
+ * factors them in long double and never reaches the double kernels. In
+ * STATS_LS_DOUBLE mode every row goes through them: the digits kept then are
+ * those of double precision on these designs (min_double_lre, about one
+ * digit under the worst kernel version seen), and a wrong kernel loses all. */
+START_TEST(nist_double_kernels)
+{
+	const struct nist *s = &nist_sets[_i];
+	struct nist_data d;
+	struct stats_fit f;
+	struct nist_lre l;
+
+	nist_load(s->name, &d);
+	f = fit_arrays(d.X, d.y, NULL, d.n, d.p, 1, STATS_LS_DOUBLE, d.intercept);
+	l = nist_score(&f, &d);
+	printf("nist %-7s %-9s double: LRE coef %4.1f sd %4.1f resid_sd %4.1f r2 %4.1f\n", stats_kernel_name(), s->name,
+	       l.coef, l.sd, l.resid_sd, l.r2);
+	ck_assert_msg(l.coef >= s->min_double_lre && l.sd >= s->min_double_lre, "%s in double: %.1f / %.1f digits",
+		      s->name, l.coef, l.sd);
+	ck_assert_msg(l.resid_sd >= s->min_double_lre && l.r2 >= s->min_double_lre,
+		      "%s in double: residual SD %.1f, R^2 %.1f digits", s->name, l.resid_sd, l.r2);
+	stats_fit_release(&f);
 	nist_free(&d);
 }
 END_TEST
@@ -1034,14 +1064,38 @@ START_TEST(quantiles_winsorize_trim)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("stats");
-	TCase *nist = tcase_create("nist");
-	TCase *t = tcase_create("engine");
+/* One checked fixture per kernel version: it runs before each test of its
+ * TCase, in the test's own process. */
+#define KERNEL_FIXTURE(NAME) \
+	static void use_##NAME(void) \
+	{ \
+		ck_assert_msg(stats_kernel_use(#NAME) == 0, "kernel " #NAME " unavailable"); \
+	}
+KERNEL_FIXTURE(generic)
+KERNEL_FIXTURE(avx2)
+KERNEL_FIXTURE(avx512)
 
+static const struct {
+	const char *name;
+	void (*use)(void);
+} kernels[] = { { "generic", use_generic }, { "avx2", use_avx2 }, { "avx512", use_avx512 } };
+
+/* The kernel-dependent checks, under one kernel version. */
+static void add_kernel_tcases(Suite *s, size_t k)
+{
+	/* Check keeps the pointers: the names live as long as the program. */
+	static char names[A51_ARRAY_LEN(kernels)][2][32];
+	TCase *nist, *t;
+
+	snprintf(names[k][0], sizeof(names[k][0]), "nist-%s", kernels[k].name);
+	snprintf(names[k][1], sizeof(names[k][1]), "engine-%s", kernels[k].name);
+	nist = tcase_create(names[k][0]);
+	t = tcase_create(names[k][1]);
+	tcase_add_checked_fixture(nist, kernels[k].use, NULL);
+	tcase_add_checked_fixture(t, kernels[k].use, NULL);
 	tcase_add_loop_test(nist, nist_certified_values, 0, (int)A51_ARRAY_LEN(nist_sets));
 	tcase_add_loop_test(nist, nist_streamed_and_merged, 0, (int)A51_ARRAY_LEN(nist_sets));
+	tcase_add_loop_test(nist, nist_double_kernels, 0, (int)A51_ARRAY_LEN(nist_sets));
 	tcase_add_test(nist, rank_tol_option);
 	suite_add_tcase(s, nist);
 	tcase_set_timeout(t, 60);
@@ -1057,6 +1111,33 @@ static Suite *suite(void)
 	tcase_add_test(t, glm_offset_and_errors);
 	tcase_add_test(t, logols_duan_smearing);
 	tcase_add_test(t, predict_skips_dropped);
+	suite_add_tcase(s, t);
+}
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("stats");
+	TCase *t = tcase_create("helpers");
+	const char *dflt = stats_kernel_name();
+	size_t nskip = 0;
+
+	printf("stats kernels: default %s; running", dflt);
+	for (size_t k = 0; k < A51_ARRAY_LEN(kernels); k++) {
+		if (stats_kernel_use(kernels[k].name) == 0) {
+			printf(" %s", kernels[k].name);
+			add_kernel_tcases(s, k);
+		}
+	}
+	printf("; skipped (not in this build or CPU):");
+	for (size_t k = 0; k < A51_ARRAY_LEN(kernels); k++) {
+		if (stats_kernel_use(kernels[k].name) != 0) {
+			printf(" %s", kernels[k].name);
+			nskip++;
+		}
+	}
+	printf("%s\n", nskip ? "" : " none");
+	fflush(stdout);
+	stats_kernel_use(dflt);
 	tcase_add_test(t, quantiles_winsorize_trim);
 	suite_add_tcase(s, t);
 	return s;
