@@ -23,10 +23,7 @@ static json_t *job_view(json_t *j)
 		json_object_set_new(j, "eta_s", json_real(round(elapsed * (1 - progress) / progress * 10) / 10));
 	else
 		json_object_set_new(j, "eta_s", json_null());
-	if (type && strcmp(type, "risk_model") == 0)
-		json_object_set_new(j, "result", json_pack("{s:s,s:I,s:o}", "type", type, "id", rid, "url",
-							   json_sprintf("/v1/risk-models/%lld", (long long)rid)));
-	else if (type && strcmp(type, "scores") == 0) {
+	if (type && strcmp(type, "scores") == 0) {
 		const json_t *p = json_object_get(j, "params");
 		json_int_t sid = json_integer_value(json_object_get(p, "structure_id"));
 		char pop[48];
@@ -38,6 +35,18 @@ static json_t *job_view(json_t *j)
 				    json_pack("{s:s,s:I,s:o}", "type", type, "id", rid, "url",
 					      json_sprintf("/v1/risk-models/%lld/scores?%s&year=%lld", (long long)rid, pop,
 							   (long long)json_integer_value(json_object_get(p, "year")))));
+	} else if (type) {
+		/* the resource a job made, by its type */
+		static const struct { const char *type, *prefix; } urls[] = {
+			{ "risk_model", "/v1/risk-models/" },
+			{ "peps_run", "/v1/peps/runs/" },
+			{ "peps_batch", "/v1/peps/runs?batch_id=" },
+		};
+		json_t *url = json_null();
+		for (size_t k = 0; k < sizeof(urls) / sizeof(urls[0]); k++)
+			if (strcmp(type, urls[k].type) == 0)
+				url = json_sprintf("%s%lld", urls[k].prefix, (long long)rid);
+		json_object_set_new(j, "result", json_pack("{s:s,s:I,s:o}", "type", type, "id", rid, "url", url));
 	} else
 		json_object_set_new(j, "result", json_null());
 	if (status && strcmp(status, "failed") == 0)

@@ -75,8 +75,8 @@ void api_peps_run_create(struct http_request *r)
 	const char *phase, *option;
 	char region[4], from[11], to[11];
 	int64_t sid, pset;
-	int year, quarter;
-	bool what_if;
+	int year, quarter, ph;
+	bool what_if, has_option;
 	double score = -1;
 
 	if (!api_path_id(r, "id", &sid) || !fields_begin(&f, r))
@@ -102,6 +102,7 @@ void api_peps_run_create(struct http_request *r)
 		field_error(&f, "quarter", "a retrospective bonus is computed on the whole year: no quarter");
 	if (!fields_end(&f))
 		return;
+	ph = peps_phase_parse(phase); /* phase and option live in the body, released below */
 	params = json_pack("{s:I,s:i,s:i,s:s,s:b}", "structure_id", (json_int_t)sid, "year", year, "quarter", quarter,
 			   "phase", phase, "what_if", what_if);
 	if (option)
@@ -110,6 +111,7 @@ void api_peps_run_create(struct http_request *r)
 		json_object_set_new(params, "parameter_set_id", json_integer((json_int_t)pset));
 	if (score >= 0)
 		json_object_set_new(params, "quality_score", json_real(score));
+	has_option = option != NULL;
 	fields_release(&f);
 	if (!(c = api_tx_begin(r))) {
 		json_decref(params);
@@ -127,12 +129,12 @@ void api_peps_run_create(struct http_request *r)
 		json_t *enrol = NULL;
 		int rc = store_peps_enrolment(c, sid, from, to, &enrol, &err);
 		const char *now = json_string_value(json_object_get(enrol, "phase"));
-		const char *want = peps_phase_enrolment(peps_phase_parse(phase));
+		const char *want = peps_phase_enrolment(ph);
 		if (rc == 0 && !what_if && (!now || strcmp(now, want) != 0))
 			rc = a51_error_set(&err, A51_EINVAL, "phase",
 					   "structure %lld is in phase %s on %s: a %s run needs the %s phase", (long long)sid,
-					   now ? now : "(none)", to, phase, want);
-		if (rc == A51_EINVAL && what_if && option)
+					   now ? now : "(none)", to, peps_phase_name(ph), want);
+		if (rc == A51_EINVAL && what_if && has_option)
 			rc = 0; /* a what-if of a structure not enrolled: the option says what to compute */
 		json_decref(enrol);
 		if (rc < 0) {

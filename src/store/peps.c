@@ -219,8 +219,8 @@ int store_peps_enrolment(struct db_conn *c, int64_t structure_id, const char *fr
 	snprintf(sid, sizeof(sid), "%lld", (long long)structure_id);
 	rc = store_one(c, &Q_ENROLMENT, p, out, err);
 	if (rc == A51_ENOTFOUND)
-		a51_error_set(err, A51_EINVAL, "structure_id",
-			      "structure %lld has no PEPS enrolment over %s to %s", (long long)structure_id, from, to);
+		return a51_error_set(err, A51_EINVAL, "structure_id", "structure %lld has no PEPS enrolment over %s to %s",
+				     (long long)structure_id, from, to);
 	return rc;
 }
 

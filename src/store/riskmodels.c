@@ -51,7 +51,8 @@ static const char POPULATION[] =
 	"   AND ((SELECT current_setting('a51.rm_region')) = '' OR EXISTS (SELECT 1 FROM departements d"
 	"   WHERE d.code = commune_departement(p.commune) AND d.region = (SELECT current_setting('a51.rm_region'))))"
 	"   AND CASE WHEN (SELECT current_setting('a51.rm_ids')) = '' THEN true"
-	"   ELSE p.id = ANY(CAST((SELECT nullif(current_setting('a51.rm_ids'), '')) AS bigint[])) END),"
+	/* IN (subquery) is hashed; = ANY(array) would scan the array for every patient */
+	"   ELSE p.id IN (SELECT unnest(CAST((SELECT nullif(current_setting('a51.rm_ids'), '')) AS bigint[]))) END),"
 	" span AS (SELECT id, greatest(make_date(" P_Y ", 1, 1), make_date(birth_year, coalesce(birth_month, 1), 1)) AS s,"
 	"   least(make_date(" P_Y ", 12, 31), coalesce(death_date, make_date(" P_Y ", 12, 31))) AS e,"
 	"   greatest(0, date_part('year', age(make_date(" P_Y ", 1, 1),"
