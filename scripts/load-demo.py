@@ -124,6 +124,14 @@ def main():
         if status == 202 and wait(job["id"])["status"] == "succeeded":
             print("scores of structure %d: /v1/risk-models/%d/scores?structure_id=%d" % (first, model_id, first),
                   file=sys.stderr)
+    # PEPS: the year's simulation for every enrolled team, in one national batch
+    status, job = call("POST", "/v1/peps/runs", {"year": year, "phase": "simulation"})
+    if status == 202:
+        done = wait(job["id"])
+        if done["status"] == "succeeded":
+            print("PEPS simulation of %d: %s" % (year, done["result"]["url"]), file=sys.stderr)
+        else:
+            print("PEPS simulation failed: %s" % done.get("error"), file=sys.stderr)
 
 
 def wait(job_id):
