@@ -76,7 +76,9 @@ wait_job() { # polls a job until it has finished; prints its status
 }
 models=()
 for method in wls glm_gamma; do
-	job=$(curl -s -H "$auth" -H "$json" -d "{\"name\":\"vg\",\"year\":2024,\"target\":\"town_all\",
+	name=vg
+	[[ $method == wls ]] && name=peps-gp # the model PEPS runs read
+	job=$(curl -s -H "$auth" -H "$json" -d "{\"name\":\"$name\",\"year\":2024,\"target\":\"town_all\",
 		\"terms\":[\"age_sex\",\"ald_groups\",\"c2s\"],\"method\":\"$method\",
 		\"truncation\":{\"type\":\"percentile\",\"p\":0.99}}" "$base/v1/risk-models" | sed 's/^{"id":\([0-9]*\).*/\1/')
 	[[ $(wait_job "$job") == succeeded ]] || die "valgrind: fit job $job did not succeed"
@@ -94,6 +96,15 @@ for m in "${models[@]}"; do
 	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -H "$json" -d '{"profiles":[{"sex":2,"age":70,"ald":[8],
 		"c2s":true},{"sex":1,"age":3}],"year":2024}' "$base/v1/risk-models/$m/scores" >>"$out/codes.txt"
 	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -X DELETE "$base/v1/jobs/$job" >>"$out/codes.txt"
+done
+# A PEPS what-if of the structure (it is not enrolled: the option says what to compute), then its reads.
+job=$(curl -s -H "$auth" -H "$json" -d '{"year":2024,"phase":"prospective","what_if":true,"option":"whole"}' \
+	"$base/v1/structures/$sid/peps/runs" | sed 's/^{"id":\([0-9]*\).*/\1/')
+[[ $(wait_job "$job") == succeeded ]] || die "valgrind: PEPS job $job did not succeed"
+run=$(curl -s -H "$auth" "$base/v1/jobs/$job" | sed -n 's/.*"result":{"type":"peps_run","id":\([0-9]*\).*/\1/p')
+for p in "/v1/peps/runs/$run" "/v1/peps/runs/$run/lines" "/v1/peps/runs/$run/lines?format=csv" \
+	"/v1/peps/runs/$run/distribution?key=fte" "/v1/peps/runs?limit=5"; do
+	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" "$base$p" >>"$out/codes.txt"
 done
 n=$(wc -l <"$out/codes.txt")
 kill -TERM $pid

@@ -34,6 +34,7 @@ static void usage(FILE *out)
 		"  a51d synth --patients N --structures M --year Y --seed S --out DIR\n"
 		"                     [--reference N] [--years K] [--region CODE]   write synthetic data\n"
 		"  a51d sql population              print the SQL that reads a risk model's population\n"
+		"  a51d sql peps-inputs             print the SQL that reads a structure's PEPS inputs\n"
 		"  a51d --help | --version\n\n",
 		a51_version);
 	config_print_help(out);
@@ -286,6 +287,10 @@ int main(int argc, char **argv)
 		return cli_synth(argc, argv, idx);
 	if (strcmp(cmd, "sql") == 0 && idx + 1 == argc && strcmp(argv[idx], "population") == 0) {
 		printf("%s;\n", store_rm_population_sql());
+		return 0;
+	}
+	if (strcmp(cmd, "sql") == 0 && idx + 1 == argc && strcmp(argv[idx], "peps-inputs") == 0) {
+		printf("%s;\n", store_peps_inputs_sql());
 		return 0;
 	}
 	fprintf(stderr, "a51d: unknown command or option: %s (try --help)\n", cmd);

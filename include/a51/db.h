@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "a51/error.h"
@@ -55,6 +56,21 @@ PGresult *db_exec_bin(struct db_conn *c, const struct db_stmt *st, const char *c
 		      const int *formats, int result_format, struct a51_error *err);
 /* Runs fixed SQL text with no parameters (never built from input). */
 int db_run(struct db_conn *c, const char *sql, struct a51_error *err);
+
+/* Runs sql with text parameters, expecting no rows back (or any rows, with
+ * rows_ok): set_config, DELETE... 0 or the error. */
+int db_run_params(struct db_conn *c, const char *sql, int n, const char *const *params, bool rows_ok,
+		  struct a51_error *err);
+
+/* COPY ... TO STDOUT: row() gets each row (its text, NUL-free, ending in a
+ * newline) until it returns non-zero; the rest is then drained, since COPY
+ * OUT cannot stop early. Returns row()'s error, or the database's. */
+typedef int (*db_copy_row_fn)(void *ctx, char *row, int len, struct a51_error *err);
+int db_copy_out(struct db_conn *c, const char *sql, db_copy_row_fn row, void *ctx, struct a51_error *err);
+/* COPY ... FROM STDIN: begin, put any number of chunks of rows, end. */
+int db_copy_in_begin(struct db_conn *c, const char *sql, struct a51_error *err);
+int db_copy_in_put(struct db_conn *c, const char *data, size_t n, struct a51_error *err);
+int db_copy_in_end(struct db_conn *c, struct a51_error *err);
 
 int db_begin(struct db_conn *c, struct a51_error *err);
 int db_commit(struct db_conn *c, struct a51_error *err);

@@ -374,10 +374,9 @@ struct peps_run_record {
 };
 int store_peps_run_insert(struct db_conn *c, const struct actor *a, const struct peps_run_record *r, int64_t *id,
 			  struct a51_error *err);
-/* Lines go in by COPY (begin, put rows, end), in the run's transaction. */
+/* Lines go in by COPY: begin here, then db_copy_in_put() and db_copy_in_end(),
+ * in the run's transaction. */
 int store_peps_lines_begin(struct db_conn *c, struct a51_error *err);
-int store_peps_lines_put(struct db_conn *c, const char *rows, size_t n, struct a51_error *err);
-int store_peps_lines_end(struct db_conn *c, struct a51_error *err);
 int store_peps_item(struct db_conn *c, int64_t run_id, int seq, const char *kind, int quarter, const char *due_on,
 		    int64_t cents, struct a51_error *err);
 int store_peps_run_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,

@@ -464,3 +464,85 @@ void db_rollback(struct db_conn *c)
 		PQclear(res);
 	}
 }
+
+int db_run_params(struct db_conn *c, const char *sql, int n, const char *const *params, bool rows_ok,
+		  struct a51_error *err)
+{
+	PGresult *res = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = 0;
+
+	c->fresh = false;
+	if (st != PGRES_COMMAND_OK && !(rows_ok && st == PGRES_TUPLES_OK))
+		rc = db_error_from(c->pg, res, err);
+	PQclear(res);
+	return rc;
+}
+
+int db_copy_out(struct db_conn *c, const char *sql, db_copy_row_fn row, void *ctx, struct a51_error *err)
+{
+	PGresult *res = PQexec(c->pg, sql);
+	char *data;
+	int n, rc = 0;
+
+	c->fresh = false;
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		rc = db_error_from(c->pg, res, err);
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	while ((n = PQgetCopyData(c->pg, &data, 0)) > 0) {
+		if (rc == 0)
+			rc = row(ctx, data, n, err);
+		PQfreemem(data); /* after an error the rest is drained: COPY OUT cannot stop early */
+	}
+	if (n == -2 && rc == 0)
+		rc = db_error_from(c->pg, NULL, err);
+	while ((res = PQgetResult(c->pg))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = db_error_from(c->pg, res, err);
+		PQclear(res);
+	}
+	return rc;
+}
+
+int db_copy_in_begin(struct db_conn *c, const char *sql, struct a51_error *err)
+{
+	PGresult *res = PQexec(c->pg, sql);
+	int rc = 0;
+
+	c->fresh = false;
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+		rc = db_error_from(c->pg, res, err);
+	PQclear(res);
+	return rc;
+}
+
+int db_copy_in_put(struct db_conn *c, const char *data, size_t n, struct a51_error *err)
+{
+	/* PQputCopyData takes an int: hand over large buffers in pieces */
+	while (n > 0) {
+		int k = n > (1u << 30) ? 1 << 30 : (int)n;
+		if (PQputCopyData(c->pg, data, k) != 1)
+			return db_error_from(c->pg, NULL, err);
+		data += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int db_copy_in_end(struct db_conn *c, struct a51_error *err)
+{
+	PGresult *res;
+	int rc = 0;
+
+	if (PQputCopyEnd(c->pg, NULL) != 1)
+		return db_error_from(c->pg, NULL, err);
+	while ((res = PQgetResult(c->pg))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = db_error_from(c->pg, res, err);
+		PQclear(res);
+	}
+	return rc;
+}

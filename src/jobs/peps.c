@@ -322,13 +322,13 @@ static int run_structure(struct job_ctx *ctx, const struct run_args *a, int64_t 
 					rc = a51_error_set(err, A51_ENOMEM, NULL, "out of memory");
 					goto out;
 				}
-				if ((rc = store_peps_lines_put(c, out.data, out.len, err)) < 0)
+				if ((rc = db_copy_in_put(c, out.data, out.len, err)) < 0)
 					goto out;
 				out.len = 0;
 			}
 		}
 	}
-	if ((rc = store_peps_lines_end(c, err)) < 0)
+	if ((rc = db_copy_in_end(c, err)) < 0)
 		goto out;
 	*summary = json_pack("{s:I,s:I,s:i,s:I,s:I}", "run_id", (json_int_t)*run_id, "structure_id",
 			     (json_int_t)a->structure_id, "patients", (int)in.n, "forfait_cents",

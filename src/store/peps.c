@@ -132,15 +132,32 @@ const char *store_peps_inputs_sql(void)
 	return INPUTS;
 }
 
+struct inputs_read {
+	struct sha256 *digest;
+	store_peps_row_fn fn;
+	void *ctx;
+};
+
+static int inputs_row(void *ctx, char *row, int n, struct a51_error *err)
+{
+	struct inputs_read *ir = ctx;
+	struct peps_patient pt;
+
+	if (ir->digest)
+		sha256_update(ir->digest, row, (size_t)n);
+	if (parse_inputs(row, n, &pt) < 0)
+		return a51_error_set(err, A51_EDB, "inputs", "unexpected COPY row");
+	return ir->fn(ir->ctx, &pt, err);
+}
+
 int store_peps_inputs(struct db_conn *c, int64_t structure_id, int year, const char *option,
 		      const struct patientele_params *pp, const struct peps_params *kp, struct sha256 *digest,
 		      store_peps_row_fn fn, void *ctx, struct a51_error *err)
 {
 	char sid[24], y[8], age1[8], age2[8], neuro[128], diab[128], acts[256] = "{";
 	const char *p[9];
-	PGresult *res;
-	char *row;
-	int n, rc = 0;
+	struct inputs_read ir = { digest, fn, ctx };
+	int rc;
 
 	snprintf(sid, sizeof(sid), "%lld", (long long)structure_id);
 	snprintf(y, sizeof(y), "%d", year);
@@ -160,40 +177,9 @@ int store_peps_inputs(struct db_conn *c, int64_t structure_id, int year, const c
 	p[6] = diab;
 	p[7] = pp->whole_includes_ame ? "true" : "false";
 	p[8] = acts;
-	res = PQexecParams(db_pg(c), SETTINGS, 9, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	PQclear(res);
-	res = PQexec(db_pg(c), INPUTS);
-	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	PQclear(res);
-	while ((n = PQgetCopyData(db_pg(c), &row, 0)) > 0) {
-		struct peps_patient pt;
-		if (rc == 0) {
-			if (digest)
-				sha256_update(digest, row, (size_t)n);
-			if (parse_inputs(row, n, &pt) < 0)
-				rc = a51_error_set(err, A51_EDB, "inputs", "unexpected COPY row");
-			else
-				rc = fn(ctx, &pt, err);
-		}
-		PQfreemem(row); /* on error the rest is drained: COPY OUT cannot stop early */
-	}
-	if (n == -2 && rc == 0)
-		rc = db_error_from(db_pg(c), NULL, err);
-	while ((res = PQgetResult(db_pg(c)))) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
-			rc = db_error_from(db_pg(c), res, err);
-		PQclear(res);
-	}
-	return rc;
+	if ((rc = db_run_params(c, SETTINGS, 9, p, true, err)) < 0)
+		return rc;
+	return db_copy_out(c, INPUTS, inputs_row, &ir, err);
 }
 
 /* ---- the context of a run ---- */
@@ -334,27 +320,9 @@ int store_peps_run_insert(struct db_conn *c, const struct actor *a, const struct
 
 int store_peps_lines_begin(struct db_conn *c, struct a51_error *err)
 {
-	PGresult *res = PQexec(db_pg(c), "COPY peps_lines (run_id, patient_id, cell, ald_groups, flags, covered_days,"
-					 " covered_at_start, base_cents, fidelisation, rate_cents, earned_cents, team_cents,"
-					 " all_cents, ffs_cents, amount_cents) FROM STDIN");
-
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	PQclear(res);
-	return 0;
-}
-
-int store_peps_lines_put(struct db_conn *c, const char *rows, size_t n, struct a51_error *err)
-{
-	return store_scores_put(c, rows, n, err);
-}
-
-int store_peps_lines_end(struct db_conn *c, struct a51_error *err)
-{
-	return store_scores_end(c, err);
+	return db_copy_in_begin(c, "COPY peps_lines (run_id, patient_id, cell, ald_groups, flags, covered_days,"
+				   " covered_at_start, base_cents, fidelisation, rate_cents, earned_cents, team_cents,"
+				   " all_cents, ffs_cents, amount_cents) FROM STDIN", err);
 }
 
 static const struct db_stmt Q_ITEM = {
@@ -597,19 +565,12 @@ int store_peps_batch_finish(struct db_conn *c, int64_t id, const json_t *summary
 {
 	char b[24], *text = json_dumps(summary, JSON_COMPACT);
 	const char *p[2] = { b, text };
-	PGresult *res;
+	int rc;
 
 	if (!text)
 		return a51_error_set(err, A51_ENOMEM, NULL, "out of memory");
 	snprintf(b, sizeof(b), "%lld", (long long)id);
-	res = PQexecParams(db_pg(c), "UPDATE peps_batches SET summary = $2::jsonb WHERE id = $1", 2, NULL, p, NULL,
-			   NULL, 0);
+	rc = db_run_params(c, "UPDATE peps_batches SET summary = $2::jsonb WHERE id = $1", 2, p, false, err);
 	free(text);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	PQclear(res);
-	return 0;
+	return rc;
 }

@@ -116,14 +116,31 @@ static int parse_row(char *row, int n, struct rm_patient *pt)
 	return 0;
 }
 
+struct pop_read {
+	struct sha256 *digest;
+	store_rm_row_fn fn;
+	void *ctx;
+};
+
+static int population_row(void *ctx, char *row, int n, struct a51_error *err)
+{
+	struct pop_read *pr = ctx;
+	struct rm_patient pt;
+
+	if (pr->digest) /* the inputs digest covers the rows as PostgreSQL sent them */
+		sha256_update(pr->digest, row, (size_t)n);
+	if (parse_row(row, n, &pt) < 0)
+		return a51_error_set(err, A51_EDB, "population", "unexpected COPY row");
+	return pr->fn(pr->ctx, &pt, err);
+}
+
 int store_rm_population(struct db_conn *c, const struct rm_def *def, int64_t dataset, const int64_t *ids, size_t nids,
 			bool any_dataset, struct sha256 *digest, store_rm_row_fn fn, void *ctx, struct a51_error *err)
 {
 	char ds[24], year[8], acts[512] = "{", groups[6][128], *idlist = NULL;
 	const char *p[13];
-	PGresult *res;
-	char *row;
-	int n, rc = 0;
+	struct pop_read pr = { digest, fn, ctx };
+	int rc;
 
 	snprintf(ds, sizeof(ds), "%lld", (long long)dataset);
 	snprintf(year, sizeof(year), "%d", def->year);
@@ -150,41 +167,11 @@ int store_rm_population(struct db_conn *c, const struct rm_def *def, int64_t dat
 	}
 	p[11] = idlist;
 	p[12] = any_dataset && ids ? "true" : "false";
-	res = PQexecParams(db_pg(c), SETTINGS, 13, NULL, p, NULL, NULL, 0);
+	rc = db_run_params(c, SETTINGS, 13, p, true, err);
 	free(idlist);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	PQclear(res);
-	res = PQexec(db_pg(c), POPULATION);
-	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	PQclear(res);
-	while ((n = PQgetCopyData(db_pg(c), &row, 0)) > 0) {
-		struct rm_patient pt;
-		if (rc == 0) {
-			if (digest) /* the inputs digest covers the rows as PostgreSQL sent them */
-				sha256_update(digest, row, (size_t)n);
-			if (parse_row(row, n, &pt) < 0)
-				rc = a51_error_set(err, A51_EDB, "population", "unexpected COPY row");
-			else
-				rc = fn(ctx, &pt, err);
-		}
-		PQfreemem(row); /* on error, the rest is drained: COPY OUT cannot stop early */
-	}
-	if (n == -2 && rc == 0)
-		rc = db_error_from(db_pg(c), NULL, err);
-	while ((res = PQgetResult(db_pg(c)))) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
-			rc = db_error_from(db_pg(c), res, err);
-		PQclear(res);
-	}
-	return rc;
+	if (rc < 0)
+		return rc;
+	return db_copy_out(c, POPULATION, population_row, &pr, err);
 }
 
 #define RM_COLUMNS                                                                                       \
@@ -283,60 +270,30 @@ int store_scores_begin(struct db_conn *c, int64_t model_id, int64_t dataset, int
 {
 	char m[24], d[24], y[8];
 	const char *p[3] = { m, d, y };
-	PGresult *res;
+	int rc;
 
 	snprintf(m, sizeof(m), "%lld", (long long)model_id);
 	snprintf(d, sizeof(d), "%lld", (long long)dataset);
 	snprintf(y, sizeof(y), "%d", year);
 	/* two runs of the same (model, population, year) take turns: the second
 	 * waits, then replaces the first's scores */
-	res = PQexecParams(db_pg(c), "SELECT pg_advisory_xact_lock(hashtextextended('scores:' || $1 || ':' || $2 || ':' || $3, 0))",
-			   3, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	PQclear(res);
-	res = PQexecParams(db_pg(c), "DELETE FROM patient_scores WHERE model_id = $1 AND dataset = $2 AND year = $3", 3,
-			   NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	PQclear(res);
-	res = PQexec(db_pg(c), "COPY patient_scores (model_id, dataset, year, patient_id, expected_cents, cell,"
-			       " ald_groups, flags, exposure, job_id, deprivation) FROM STDIN");
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		db_error_from(db_pg(c), res, err);
-		PQclear(res);
-		return err->code;
-	}
-	PQclear(res);
-	return 0;
+	if ((rc = db_run_params(c, "SELECT pg_advisory_xact_lock(hashtextextended('scores:' || $1 || ':' || $2 || ':' || $3, 0))",
+				3, p, true, err)) < 0 ||
+	    (rc = db_run_params(c, "DELETE FROM patient_scores WHERE model_id = $1 AND dataset = $2 AND year = $3", 3, p,
+				false, err)) < 0)
+		return rc;
+	return db_copy_in_begin(c, "COPY patient_scores (model_id, dataset, year, patient_id, expected_cents, cell,"
+				   " ald_groups, flags, exposure, job_id, deprivation) FROM STDIN", err);
 }
 
 int store_scores_put(struct db_conn *c, const char *rows, size_t n, struct a51_error *err)
 {
-	if (PQputCopyData(db_pg(c), rows, (int)n) != 1)
-		return db_error_from(db_pg(c), NULL, err);
-	return 0;
+	return db_copy_in_put(c, rows, n, err);
 }
 
 int store_scores_end(struct db_conn *c, struct a51_error *err)
 {
-	PGresult *res;
-	int rc = 0;
-
-	if (PQputCopyEnd(db_pg(c), NULL) != 1)
-		return db_error_from(db_pg(c), NULL, err);
-	while ((res = PQgetResult(db_pg(c)))) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
-			rc = db_error_from(db_pg(c), res, err);
-		PQclear(res);
-	}
-	return rc;
+	return db_copy_in_end(c, err);
 }
 
 /* Scores are readable by who may see the population: a structure's by the

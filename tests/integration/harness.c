@@ -655,3 +655,70 @@ void h_pg_dump(const struct h_db *db, const char *path)
 	snprintf(cmd, sizeof(cmd), "pg_dump --no-owner '%s' > '%s'", db->url, path);
 	ck_assert_msg(system(cmd) == 0, "pg_dump failed: %s", cmd);
 }
+
+char *h_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *p;
+	long n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	p = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+	p[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return p;
+}
+
+void h_upload_csv(uint16_t port, const char *token, const char *route, const char *kind, const char *file)
+{
+	char path[256], headers[256];
+	struct h_resp r;
+	size_t len;
+	char *body = h_slurp(file, &len);
+
+	snprintf(path, sizeof(path), "%s?kind=%s", route, kind);
+	snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\nContent-Type: text/csv\r\n", token);
+	ck_assert_int_eq(h_call(port, "POST", path, headers, body, len, &r), 0);
+	ck_assert_msg(r.status == 201, "upload %s %s: %d %.400s", route, kind, r.status, r.body);
+	h_resp_free(&r);
+	free(body);
+}
+
+void h_token_api(uint16_t port, const char *national, const char *scope, char out[64])
+{
+	char body[128];
+	int st;
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"name\":\"t\",\"scope\":\"%s\",\"write\":true}", scope);
+	j = h_api_json(port, "POST", "/v1/tokens", national, body, &st);
+	ck_assert_int_eq(st, 201);
+	snprintf(out, 64, "%s", json_string_value(json_object_get(j, "token")));
+	json_decref(j);
+}
+
+json_t *h_wait_job(uint16_t port, const char *token, long id, int timeout_s)
+{
+	uint64_t until = h_now_ms() + (uint64_t)timeout_s * 1000;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/v1/jobs/%ld", id);
+	for (;;) {
+		int st;
+		json_t *j = h_api_json(port, "GET", path, token, NULL, &st);
+		const char *status;
+		ck_assert_int_eq(st, 200);
+		status = json_string_value(json_object_get(j, "status"));
+		if (strcmp(status, "queued") != 0 && strcmp(status, "running") != 0)
+			return j;
+		ck_assert_msg(h_now_ms() < until, "job %ld still %s after %d s", id, status, timeout_s);
+		json_decref(j);
+		usleep(100000);
+	}
+}

@@ -84,6 +84,14 @@ int h_api(uint16_t port, const char *method, const char *path, const char *token
 /* Same, answering the parsed body (new reference, NULL if not JSON) and the status. */
 json_t *h_api_json(uint16_t port, const char *method, const char *path, const char *token, const char *body,
 		   int *status);
+/* A whole file in memory (NUL-terminated; *len excludes it). Aborts on failure. */
+char *h_slurp(const char *path, size_t *len);
+/* POSTs a CSV file to an upload route (".../uploads") as kind; the answer must be 201. */
+void h_upload_csv(uint16_t port, const char *token, const char *route, const char *kind, const char *file);
+/* A read-write token of scope created through the API by a national token. */
+void h_token_api(uint16_t port, const char *national, const char *scope, char out[64]);
+/* Polls GET /v1/jobs/{id} until the job has finished; the job as JSON. */
+json_t *h_wait_job(uint16_t port, const char *token, long id, int timeout_s);
 /* Luhn-valid RPPS and key-valid NIR built from a number, for test data. */
 void h_rpps(long n, char out[12]);
 void h_nir(int sex, int yy, int mm, const char *dept, int commune, int order, char out[16]);

@@ -19,41 +19,10 @@ static struct h_srv srv;
 static char nat[64], ars[64], ars_other[64], stok[3][64], dir[512];
 static long sid[3]; /* S004 (preparation), S007 (retrospective), S008 (prospective) */
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *p;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	p = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-	p[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
-
 static void upload(const char *route, const char *kind, const char *file)
 {
-	char path[256], headers[256];
-	struct h_resp r;
-	size_t len;
-	char *body;
-
-	if (access(file, R_OK) != 0)
-		return;
-	body = slurp(file, &len);
-	snprintf(path, sizeof(path), "%s?kind=%s", route, kind);
-	snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\nContent-Type: text/csv\r\n", nat);
-	ck_assert_int_eq(h_call(srv.port, "POST", path, headers, body, len, &r), 0);
-	ck_assert_msg(r.status == 201, "upload %s %s: %d %.400s", route, kind, r.status, r.body);
-	h_resp_free(&r);
-	free(body);
+	if (access(file, R_OK) == 0)
+		h_upload_csv(srv.port, nat, route, kind, file);
 }
 
 static json_t *api(const char *method, const char *tok, const char *body, int *st, const char *fmt, ...)
@@ -71,19 +40,7 @@ static json_t *api(const char *method, const char *tok, const char *body, int *s
 
 static json_t *wait_job(long id)
 {
-	uint64_t until = h_now_ms() + 120000;
-
-	for (;;) {
-		int st;
-		json_t *j = api("GET", nat, NULL, &st, "/v1/jobs/%ld", id);
-		const char *s = json_string_value(json_object_get(j, "status"));
-		ck_assert_int_eq(st, 200);
-		if (strcmp(s, "queued") && strcmp(s, "running"))
-			return j;
-		ck_assert_msg(h_now_ms() < until, "job %ld still %s", id, s);
-		json_decref(j);
-		usleep(100000);
-	}
+	return h_wait_job(srv.port, nat, id, 120);
 }
 
 /* Submits, waits, and answers the finished job. */
@@ -121,15 +78,7 @@ static json_t *peps_run(long s, const char *tok, const char *body)
 
 static void token(const char *scope, char out[64])
 {
-	char body[128];
-	int st;
-	json_t *j;
-
-	snprintf(body, sizeof(body), "{\"name\":\"t\",\"scope\":\"%s\",\"write\":true}", scope);
-	j = h_api_json(srv.port, "POST", "/v1/tokens", nat, body, &st);
-	ck_assert_int_eq(st, 201);
-	snprintf(out, 64, "%s", json_string_value(json_object_get(j, "token")));
-	json_decref(j);
+	h_token_api(srv.port, nat, scope, out);
 }
 
 /* Creates a synthetic structure, its members and its data; answers its id. */

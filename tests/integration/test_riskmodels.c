@@ -24,38 +24,9 @@ static json_t *truth;
 
 static const char *const workers_env[] = { "A51_WORKERS=2", "A51_JOB_LEASE_S=5", NULL };
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *p;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	p = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-	p[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
-
 static void upload(const char *route, const char *kind, const char *file)
 {
-	char path[256], headers[256];
-	struct h_resp r;
-	size_t len;
-	char *body = slurp(file, &len);
-
-	snprintf(path, sizeof(path), "%s?kind=%s", route, kind);
-	snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\nContent-Type: text/csv\r\n", nat);
-	ck_assert_int_eq(h_call(srv.port, "POST", path, headers, body, len, &r), 0);
-	ck_assert_msg(r.status == 201, "upload %s %s: %d %.500s", route, kind, r.status, r.body);
-	h_resp_free(&r);
-	free(body);
+	h_upload_csv(srv.port, nat, route, kind, file);
 }
 
 static long create(const char *path, const char *body, const char *token)
@@ -72,15 +43,7 @@ static long create(const char *path, const char *body, const char *token)
 
 static void token(const char *scope, char out[64])
 {
-	char body[128];
-	int st;
-	json_t *j;
-
-	snprintf(body, sizeof(body), "{\"name\":\"t\",\"scope\":\"%s\",\"write\":true}", scope);
-	j = h_api_json(srv.port, "POST", "/v1/tokens", nat, body, &st);
-	ck_assert_int_eq(st, 201);
-	snprintf(out, 64, "%s", json_string_value(json_object_get(j, "token")));
-	json_decref(j);
+	h_token_api(srv.port, nat, scope, out);
 }
 
 static void up(void)
@@ -173,25 +136,9 @@ static long submit(uint16_t port, const char *body)
 	return id;
 }
 
-/* Polls a job until it has finished (or timeout_s passed). */
 static json_t *wait_job(uint16_t port, long id, int timeout_s)
 {
-	uint64_t until = h_now_ms() + (uint64_t)timeout_s * 1000;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/v1/jobs/%ld", id);
-	for (;;) {
-		int st;
-		json_t *j = h_api_json(port, "GET", path, nat, NULL, &st);
-		const char *status;
-		ck_assert_int_eq(st, 200);
-		status = json_string_value(json_object_get(j, "status"));
-		if (strcmp(status, "queued") != 0 && strcmp(status, "running") != 0)
-			return j;
-		ck_assert_msg(h_now_ms() < until, "job %ld still %s after %d s", id, status, timeout_s);
-		json_decref(j);
-		usleep(100000);
-	}
+	return h_wait_job(port, nat, id, timeout_s);
 }
 
 /* Fits and answers the stored model. */
