@@ -160,6 +160,7 @@ void api_peps_run_get(struct http_request *r);
 void api_peps_run_lines(struct http_request *r);
 void api_peps_distribution_get(struct http_request *r);
 void api_peps_distribution_put(struct http_request *r);
+void api_peps_batch_get(struct http_request *r);
 
 /* audit.c */
 void api_audit_list(struct http_request *r);

@@ -15,6 +15,7 @@ enum a51_errc {
 	A51_ETIMEOUT = -7,
 	A51_EIO = -8,
 	A51_EINTERNAL = -9,
+	A51_EFORBIDDEN = -10, /* the caller sees it but may not do this to it */
 };
 
 struct a51_error {

@@ -109,4 +109,24 @@ struct peps_params {
 };
 int params_read_peps(const json_t *body, struct peps_params *out, struct a51_error *err);
 
+/* What an IPEP run needs (domain.md §3.5-3.8). */
+struct ipep_params {
+	double c_ecart, c_evolution, c_partage;
+	char risk_model[64];
+	char reference_day[8];          /* MM-DD of year N: whose médecin traitant counts */
+	bool truncate_observed;         /* observed spending capped like the model's target */
+	int target_decile, target_decile_decreasing;
+	int intermediate_decile, intermediate_decile_decreasing;
+	double indicator_points;        /* points of each indicator */
+	double evolution_share;         /* below the intermediate objective: at most this share of the points */
+	double experience_max_points;   /* the questionnaire's bonus, at most */
+	double modulation_floor, modulation_full; /* g: 0 below floor share, 1 from full share, linear between */
+	int64_t credits_per_groupement_cents, credits_per_patient_cents;
+	char rounding[24];
+	char payment_due[8];            /* MM-DD of year N+1 */
+};
+
+int params_read_ipep(const json_t *body, struct ipep_params *out, struct a51_error *err);
+
+
 #endif

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "a51/error.h"
 #include "a51/params.h"
 
@@ -35,6 +37,10 @@ const char *peps_phase_name(int phase);
 /* The enrolment phase (enrolment.h) a run phase belongs to: preparation for a
  * simulation, retrospective, prospective. */
 const char *peps_phase_enrolment(int phase);
+/* An official run needs its phase in force over the whole period: enrol is
+ * {phase_from, phase} (on from and to). 0, or A51_EINVAL saying why. */
+int peps_phase_check(const json_t *enrol, int64_t structure_id, int phase, const char *from, const char *to,
+		     struct a51_error *err);
 
 /* One covered patient, as measured for the year. */
 struct peps_patient {
@@ -54,6 +60,10 @@ struct peps_run_spec {
 	int phase;                    /* enum peps_phase */
 	int quarter;                  /* 1..4: that quarter alone (prospective instalment, or simulation); 0: the year */
 	double quality_score;         /* 0..1; < 0: the parameter set's presumed score */
+	/* a prospective year: the instalments the quarter runs paid, used as they
+	 * were so that the adjustment settles what was paid */
+	bool have_paid[4];
+	int64_t paid[4];
 };
 
 /* What a patient gets, and why. */

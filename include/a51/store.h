@@ -355,7 +355,7 @@ int store_peps_inputs(struct db_conn *c, int64_t structure_id, int year, const c
 /* The COPY statement of the inputs (for EXPLAIN and the benchmarks). */
 const char *store_peps_inputs_sql(void);
 /* The structure's PEPS enrolment live over [from, to]: {id, option, region,
- * phase (the phase on `to`)}; A51_EINVAL when there is none. */
+ * phase (the phase on `to`), phase_from (on `from`)}; A51_EINVAL when there is none. */
 int store_peps_enrolment(struct db_conn *c, int64_t structure_id, const char *from, const char *to, json_t **out,
 			 struct a51_error *err);
 /* Structures with a PEPS enrolment over [from, to], in region (NULL: all): [{structure_id}]. */
@@ -384,6 +384,7 @@ int store_peps_run_get(struct db_conn *c, const struct caller *caller, int64_t i
 struct peps_run_filter {
 	int64_t structure_id, batch_id, before_id;
 	int year, limit;
+	bool current_only;          /* the runs that count: latest official of their period and phase */
 	const char *phase, *what_if; /* what_if: "true", "false" or NULL */
 };
 int store_peps_runs_list(struct db_conn *c, const struct caller *caller, const struct peps_run_filter *f,
@@ -401,6 +402,13 @@ int store_peps_split_get(struct db_conn *c, int64_t run_id, json_t **out, struct
 int store_peps_batch_insert(struct db_conn *c, const struct actor *a, int year, int quarter, const char *phase,
 			    const char *region, int64_t job_id, int64_t *id, struct a51_error *err);
 int store_peps_batch_finish(struct db_conn *c, int64_t id, const json_t *summary, struct a51_error *err);
+/* A batch with its summary (runs made, structures skipped and why): national
+ * callers, and the ARS of its region. */
+int store_peps_batch_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+			 struct a51_error *err);
+/* What the current official prospective quarter runs of a structure's year
+ * paid as instalments: [{quarter, cents}]. */
+int store_peps_paid(struct db_conn *c, int64_t structure_id, int year, json_t **items, struct a51_error *err);
 
 /* ---- jobs (store/jobs.c) ---- */
 

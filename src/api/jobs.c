@@ -40,7 +40,7 @@ static json_t *job_view(json_t *j)
 		static const struct { const char *type, *prefix; } urls[] = {
 			{ "risk_model", "/v1/risk-models/" },
 			{ "peps_run", "/v1/peps/runs/" },
-			{ "peps_batch", "/v1/peps/runs?batch_id=" },
+			{ "peps_batch", "/v1/peps/batches/" },
 		};
 		json_t *url = json_null();
 		for (size_t k = 0; k < sizeof(urls) / sizeof(urls[0]); k++)

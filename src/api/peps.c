@@ -128,12 +128,8 @@ void api_peps_run_create(struct http_request *r)
 	{
 		json_t *enrol = NULL;
 		int rc = store_peps_enrolment(c, sid, from, to, &enrol, &err);
-		const char *now = json_string_value(json_object_get(enrol, "phase"));
-		const char *want = peps_phase_enrolment(ph);
-		if (rc == 0 && !what_if && (!now || strcmp(now, want) != 0))
-			rc = a51_error_set(&err, A51_EINVAL, "phase",
-					   "structure %lld is in phase %s on %s: a %s run needs the %s phase", (long long)sid,
-					   now ? now : "(none)", to, peps_phase_name(ph), want);
+		if (rc == 0 && !what_if)
+			rc = peps_phase_check(enrol, sid, ph, from, to, &err);
 		if (rc == A51_EINVAL && what_if && has_option)
 			rc = 0; /* a what-if of a structure not enrolled: the option says what to compute */
 		json_decref(enrol);
@@ -210,7 +206,8 @@ void api_peps_batch_create(struct http_request *r)
 
 void api_peps_runs_list(struct http_request *r)
 {
-	static const char *const query[] = { "limit", "structure_id", "year", "phase", "what_if", "batch_id", NULL };
+	static const char *const query[] = { "limit", "structure_id", "year", "phase", "what_if", "batch_id", "current",
+					     NULL };
 	static const char *const bools[] = { "true", "false", NULL };
 	struct a51_error err = { 0 };
 	struct peps_run_filter pf = { 0 };
@@ -224,6 +221,10 @@ void api_peps_runs_list(struct http_request *r)
 	pf.phase = query_enum(&q, "phase", phases);
 	pf.what_if = query_enum(&q, "what_if", bools);
 	pf.batch_id = query_int(&q, "batch_id", 1, INT64_MAX, 0);
+	{
+		const char *cur = query_enum(&q, "current", bools);
+		pf.current_only = cur && strcmp(cur, "true") == 0;
+	}
 	pf.limit = (int)query_int(&q, "limit", 1, 500, 50);
 	pf.before_id = query_int(&q, "cursor", 1, INT64_MAX, 0);
 	if (!query_end(&q) || !(c = api_db(r)))
@@ -280,9 +281,9 @@ void api_peps_run_lines(struct http_request *r)
 {
 	static const char *const query[] = { "limit", "format", NULL };
 	static const char *const formats[] = { "json", "csv", NULL };
-	static const char *const cols[] = { "patient_id", "age_sex", "covered_days", "covered_at_start", "base_cents",
-					    "fidelisation", "rate_cents", "earned_cents", "team_cents", "all_cents",
-					    "ffs_cents", "amount_cents" };
+	static const char *const cols[] = { "patient_id", "age_sex", "ald_groups", "c2s", "ame", "covered_days",
+					    "covered_at_start", "base_cents", "fidelisation", "rate_cents", "earned_cents",
+					    "team_cents", "all_cents", "ffs_cents", "amount_cents" };
 	struct a51_error err = { 0 };
 	struct fields q;
 	struct db_conn *c;
@@ -337,7 +338,15 @@ void api_peps_run_lines(struct http_request *r)
 		json_array_foreach(items, i, it) {
 			for (size_t k = 0; k < A51_ARRAY_LEN(cols); k++) {
 				json_t *v = json_object_get(it, cols[k]);
-				if (json_is_string(v))
+				if (json_is_array(v)) { /* ALD groups, joined by | */
+					size_t g;
+					json_t *group;
+					buf_printf(&b, "%s", k ? ";" : "");
+					json_array_foreach(v, g, group)
+						buf_printf(&b, "%s%s", g ? "|" : "", json_string_value(group));
+				} else if (json_is_boolean(v))
+					buf_printf(&b, "%s%s", k ? ";" : "", json_is_true(v) ? "true" : "false");
+				else if (json_is_string(v))
 					buf_printf(&b, "%s%s", k ? ";" : "", json_string_value(v));
 				else if (json_is_real(v))
 					buf_printf(&b, "%s%.6f", k ? ";" : "", json_real_value(v));
@@ -384,8 +393,9 @@ static double weight(const json_t *m, int key)
 {
 	switch (key) {
 	case PEPS_KEY_FTE: return json_number_value(json_object_get(m, "fte"));
-	case PEPS_KEY_PATIENTS: return (double)json_integer_value(json_object_get(m, "patients"));
-	case PEPS_KEY_PRIOR_FFS: return (double)json_integer_value(json_object_get(m, "prior_ffs_cents"));
+	/* sums come back as numeric, counts as integers: read both as numbers */
+	case PEPS_KEY_PATIENTS: return json_number_value(json_object_get(m, "patients"));
+	case PEPS_KEY_PRIOR_FFS: return json_number_value(json_object_get(m, "prior_ffs_cents"));
 	default: return 1;
 	}
 }
@@ -423,6 +433,13 @@ void api_peps_distribution_get(struct http_request *r)
 		goto done;
 	}
 	api_db_release(r, c);
+	if (json_is_true(json_object_get(run, "what_if")) || json_integer_value(json_object_get(run, "total_cents")) == 0) {
+		http_problem_ex(r, 422, "validation",
+				json_pack("[{s:s,s:s}]", "field", "run", "reason",
+					  "this run pays nothing (a what-if, a simulation, or no bonus): there is nothing to split"),
+				NULL, "nothing to split");
+		goto done;
+	}
 	n = json_array_size(members);
 	w = malloc(sizeof(double) * (n ? n : 1));
 	cents = malloc(sizeof(int64_t) * (n ? n : 1));
@@ -487,6 +504,8 @@ void api_peps_distribution_put(struct http_request *r)
 	}
 	if (json_is_true(json_object_get(run, "what_if")))
 		field_error(&f, "run", "a what-if run is not paid: it has no split");
+	else if (json_integer_value(json_object_get(run, "total_cents")) == 0)
+		field_error(&f, "run", "this run pays nothing (a simulation, or no bonus): there is nothing to split");
 	json_array_foreach(shares, i, s) {
 		const char *rpps = json_string_value(json_object_get(s, "rpps"));
 		json_t *cv = json_object_get(s, "cents"), *m;
@@ -501,9 +520,12 @@ void api_peps_distribution_put(struct http_request *r)
 			field_error(&f, field, "{rpps, cents} of a member of the team over the run's period");
 			continue;
 		}
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(json_string_value(json_object_get(json_array_get(shares, k), "rpps")), rpps) == 0)
+		for (size_t k = 0; k < i; k++) {
+			/* an earlier share may have been refused for having no rpps */
+			const char *other = json_string_value(json_object_get(json_array_get(shares, k), "rpps"));
+			if (other && strcmp(other, rpps) == 0)
 				field_error(&f, field, "rpps %s has a share already", rpps);
+		}
 		if (!json_is_integer(cv) || json_integer_value(cv) < 0) {
 			field_error(&f, field, "cents is a whole number of cents, 0 or more");
 			continue;
@@ -541,4 +563,24 @@ fields:
 	json_decref(members);
 	json_decref(clean);
 	json_decref(out);
+}
+
+/* GET /v1/peps/batches/{id}: what a regional or national run did: the runs
+ * it made, the structures it skipped and why. */
+void api_peps_batch_get(struct http_request *r)
+{
+	struct a51_error err = { 0 };
+	struct db_conn *c;
+	json_t *out;
+	int64_t id;
+
+	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
+		return;
+	if (store_peps_batch_get(c, &r->caller, id, &out, &err) < 0) {
+		api_fail(r, c, &err);
+		return;
+	}
+	api_db_release(r, c);
+	json_object_set_new(out, "runs_url", json_sprintf("/v1/peps/runs?batch_id=%lld", (long long)id));
+	http_respond_json(r, 200, out);
 }

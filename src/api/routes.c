@@ -74,6 +74,7 @@ const struct route_def api_routes[] = {
 	{ HTTP_POST, "/v1/structures/{id}/peps/runs", PERM_WRITE, JSON, api_peps_run_create, NULL, NULL },
 	{ HTTP_POST, "/v1/peps/runs", PERM_ARS_WRITE, JSON, api_peps_batch_create, NULL, NULL },
 	{ HTTP_GET, "/v1/peps/runs", PERM_READ, NONE, api_peps_runs_list, NULL, NULL },
+	{ HTTP_GET, "/v1/peps/batches/{id}", PERM_ARS_READ, NONE, api_peps_batch_get, NULL, NULL },
 	{ HTTP_GET, "/v1/peps/runs/{id}", PERM_READ, NONE, api_peps_run_get, NULL, NULL },
 	{ HTTP_GET, "/v1/peps/runs/{id}/lines", PERM_READ, NONE, api_peps_run_lines, NULL, NULL },
 	{ HTTP_GET, "/v1/peps/runs/{id}/distribution", PERM_READ, NONE, api_peps_distribution_get, NULL, NULL },

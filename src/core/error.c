@@ -43,6 +43,7 @@ const char *a51_errc_name(int code)
 	case A51_EUNAVAIL: return "unavailable";
 	case A51_ETIMEOUT: return "timeout";
 	case A51_EIO: return "io";
+	case A51_EFORBIDDEN: return "forbidden";
 	default: return "internal";
 	}
 }

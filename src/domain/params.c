@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -100,6 +101,27 @@ static const struct param_def ipep_schema[] = {
 	      "the MT patientele of the member GPs must be strictly greater than this"),
 	COUNT(EXP_IPEP, "eligibility.min_gp_with_patients",
 	      "minimum number of member GPs who are the MT of at least one patient"),
+	NUM(EXP_IPEP, "gains.c_ecart", 0, 1, "weight of the level gap (C_ecart)"),
+	NUM(EXP_IPEP, "gains.c_evolution", 0, 1, "weight of the evolution gap (C_evolution); C_ecart + C_evolution = 1"),
+	NUM(EXP_IPEP, "gains.c_partage", 0, 1, "share of the weighted gains paid back (C_partage)"),
+	TEXT(EXP_IPEP, "gains.risk_model", 63, "name of the national risk model giving each patient's expected spending"),
+	TEXT(EXP_IPEP, "patientele.reference_day", 5,
+	     "MM-DD of the year: patients whose declared GP is a member GP that day make the patientele"),
+	FLAG(EXP_IPEP, "gains.truncate_observed", "observed spending is capped like the model's target"),
+	INTS(EXP_IPEP, "quality.target_decile", 1, 9, "target: this decile of the territories' results"),
+	INTS(EXP_IPEP, "quality.target_decile_decreasing", 1, 9, "target of a decreasing indicator"),
+	INTS(EXP_IPEP, "quality.intermediate_decile", 1, 9, "intermediate objective: this decile"),
+	INTS(EXP_IPEP, "quality.intermediate_decile_decreasing", 1, 9, "intermediate objective of a decreasing indicator"),
+	NUM(EXP_IPEP, "quality.indicator_points", 0, 1000, "points of each indicator (all weigh the same)"),
+	NUM(EXP_IPEP, "quality.evolution_share", 0, 1,
+	    "below the intermediate objective: at most this share of the points, for the way covered towards it"),
+	NUM(EXP_IPEP, "quality.experience_max_points", 0, 1000, "points from the patient-experience questionnaire, at most"),
+	NUM(EXP_IPEP, "modulation.floor_share", 0, 1, "no gains below this share of the maximum score"),
+	NUM(EXP_IPEP, "modulation.full_share", 0, 1, "all the gains from this share of the maximum score"),
+	INTS(EXP_IPEP, "credits.per_groupement_cents", 0, 1e12, "start-up credits of a groupement in phase 1, cents"),
+	INTS(EXP_IPEP, "credits.per_patient_cents", 0, 1e9, "start-up credits per patient in phase 1, cents"),
+	CHOICE(EXP_IPEP, "payment.rounding", "half_up,half_even,down", "how amounts become whole cents"),
+	TEXT(EXP_IPEP, "payment.due", 5, "the incentive is due on this MM-DD of the next year"),
 };
 
 static const struct param_def eds_schema[] = {
@@ -423,6 +445,16 @@ size_t params_validate(const json_t *body, json_t *errors)
 		}
 		n += check_entry(errors, key, entry, d);
 	}
+	/* rules across values (C_ecart + C_evolution = 1) and shapes (2024Q1,
+	 * MM-DD) that the readers check: a set that validates must read */
+	if (n == 0 && (exp == EXP_PEPS || exp == EXP_IPEP)) {
+		struct a51_error err = { 0 };
+		struct peps_params kp;
+		struct ipep_params ip;
+		int rc = exp == EXP_PEPS ? params_read_peps(body, &kp, &err) : params_read_ipep(body, &ip, &err);
+		if (rc < 0)
+			n += fault(errors, err.field, "%s", err.message);
+	}
 	return n;
 }
 
@@ -498,6 +530,30 @@ static const struct param_slot peps_slots[] = {
 	K_ONE("payment.adjustment_due", adjustment_due),
 };
 
+#define I_ONE(key, f) { EXP_IPEP, key, offsetof(struct ipep_params, f), sizeof(((struct ipep_params *)0)->f), 0 }
+
+static const struct param_slot ipep_slots[] = {
+	I_ONE("gains.c_ecart", c_ecart),
+	I_ONE("gains.c_evolution", c_evolution),
+	I_ONE("gains.c_partage", c_partage),
+	I_ONE("gains.risk_model", risk_model),
+	I_ONE("patientele.reference_day", reference_day),
+	I_ONE("gains.truncate_observed", truncate_observed),
+	I_ONE("quality.target_decile", target_decile),
+	I_ONE("quality.target_decile_decreasing", target_decile_decreasing),
+	I_ONE("quality.intermediate_decile", intermediate_decile),
+	I_ONE("quality.intermediate_decile_decreasing", intermediate_decile_decreasing),
+	I_ONE("quality.indicator_points", indicator_points),
+	I_ONE("quality.evolution_share", evolution_share),
+	I_ONE("quality.experience_max_points", experience_max_points),
+	I_ONE("modulation.floor_share", modulation_floor),
+	I_ONE("modulation.full_share", modulation_full),
+	I_ONE("credits.per_groupement_cents", credits_per_groupement_cents),
+	I_ONE("credits.per_patient_cents", credits_per_patient_cents),
+	I_ONE("payment.rounding", rounding),
+	I_ONE("payment.due", payment_due),
+};
+
 static int read_experiment(const json_t *body, struct a51_error *err)
 {
 	const json_t *e = json_object_get(body, "experiment");
@@ -528,7 +584,10 @@ static int read_slot(const json_t *body, const struct param_slot *s, char *base,
 		if (!json_is_integer(v) || !int_in_bounds(v, d))
 			return a51_error_set(err, A51_EINVAL, field, "parameter %s must be an integer between %.0f and %.0f",
 					     s->key, d->min, d->max);
-		*(int *)(void *)(base + s->off) = (int)json_integer_value(v);
+		if (s->width == sizeof(int64_t)) /* amounts in cents */
+			*(int64_t *)(void *)(base + s->off) = (int64_t)json_integer_value(v);
+		else
+			*(int *)(void *)(base + s->off) = (int)json_integer_value(v);
 		return 0;
 	case PT_BOOL:
 		if (!json_is_boolean(v))
@@ -661,4 +720,44 @@ int params_read_peps(const json_t *body, struct peps_params *out, struct a51_err
 		}
 	}
 	return 0;
+}
+
+/* MM-DD of a day every year has (February has 28). */
+static bool month_day_ok(const char *d)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int m, day;
+
+	if (strlen(d) != 5 || d[2] != '-' || strspn(d, "0123456789-") != 5)
+		return false;
+	m = (d[0] - '0') * 10 + (d[1] - '0');
+	day = (d[3] - '0') * 10 + (d[4] - '0');
+	return m >= 1 && m <= 12 && day >= 1 && day <= mdays[m - 1];
+}
+
+int params_read_ipep(const json_t *body, struct ipep_params *out, struct a51_error *err)
+{
+	int exp, rc;
+
+	memset(out, 0, sizeof(*out));
+	exp = read_experiment(body, err);
+	if (exp < 0)
+		return exp;
+	if (exp != EXP_IPEP)
+		return a51_error_set(err, A51_EINVAL, "experiment", "an IPEP parameter set is needed");
+	if ((rc = read_slots(body, exp, ipep_slots, A51_ARRAY_LEN(ipep_slots), out, sizeof(*out), err)) < 0)
+		return rc;
+	if (fabs(out->c_ecart + out->c_evolution - 1) > 1e-9)
+		rc = a51_error_set(err, A51_EINVAL, "parameters.gains.c_evolution.value",
+				   "C_ecart + C_evolution must be 1 (domain.md 3.5.1)");
+	else if (!month_day_ok(out->reference_day))
+		rc = a51_error_set(err, A51_EINVAL, "parameters.patientele.reference_day.value", "a MM-DD every year has");
+	else if (!month_day_ok(out->payment_due))
+		rc = a51_error_set(err, A51_EINVAL, "parameters.payment.due.value", "a MM-DD every year has");
+	else if (out->modulation_full < out->modulation_floor)
+		rc = a51_error_set(err, A51_EINVAL, "parameters.modulation.full_share.value",
+				   "the full share cannot be below the floor");
+	if (rc < 0)
+		memset(out, 0, sizeof(*out));
+	return rc;
 }

@@ -31,6 +31,22 @@ const char *peps_phase_enrolment(int phase)
 	return phase >= PEPS_SIMULATION && phase <= PEPS_PROSPECTIVE ? phase_enrolment[phase] : "";
 }
 
+int peps_phase_check(const json_t *enrol, int64_t structure_id, int phase, const char *from, const char *to,
+		     struct a51_error *err)
+{
+	const char *at_to = json_string_value(json_object_get(enrol, "phase"));
+	const char *at_from = json_string_value(json_object_get(enrol, "phase_from"));
+	const char *want = peps_phase_enrolment(phase);
+
+	if (!at_to || strcmp(at_to, want) != 0 || !at_from || strcmp(at_from, want) != 0)
+		return a51_error_set(err, A51_EINVAL, "phase",
+				     "structure %lld is in phase %s on %s and %s on %s: a %s run needs the %s phase over "
+				     "the whole period (run the quarters of each phase apart)",
+				     (long long)structure_id, at_from ? at_from : "(none)", from, at_to ? at_to : "(none)", to,
+				     peps_phase_name(phase), want);
+	return 0;
+}
+
 int peps_key_parse(const char *s)
 {
 	for (int i = 1; s && i <= PEPS_KEY_PRIOR_FFS; i++)
@@ -245,7 +261,9 @@ int peps_compute(const struct peps_params *p, const struct peps_run_spec *spec, 
 				v = fmin(v, (1 + p->cap_rate) * (double)out->prior_ffs_cents / 4);
 			it->kind = PEPS_INSTALMENT;
 			it->quarter = q + 1;
-			if (!rounds(mode, v, &it->cents)) {
+			if (spec->have_paid[q])
+				it->cents = spec->paid[q];
+			else if (!rounds(mode, v, &it->cents)) {
 				free(w);
 				return a51_error_set(err, A51_EINVAL, "instalment", "an instalment is not a finite amount");
 			}

@@ -153,6 +153,9 @@ void http_problem_from_error(struct http_request *r, const struct a51_error *err
 	case A51_EUNAVAIL:
 		http_problem(r, 503, "database-unavailable", "%s", err->message);
 		return;
+	case A51_EFORBIDDEN:
+		http_problem(r, 403, "forbidden", "%s", err->message);
+		return;
 	case A51_ETIMEOUT:
 		http_problem(r, 504, "timeout", "%s", err->message);
 		return;

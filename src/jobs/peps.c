@@ -132,16 +132,10 @@ static int run_structure(struct job_ctx *ctx, const struct run_args *a, int64_t 
 	/* the enrolment: its option and phase (a what-if may do without) */
 	rc = store_peps_enrolment(c, a->structure_id, from, to, &enrol, err);
 	if (rc == 0) {
-		const char *phase = json_string_value(json_object_get(enrol, "phase"));
 		enrolment_id = json_integer_value(json_object_get(enrol, "id"));
 		snprintf(option, sizeof(option), "%s", json_string_value(json_object_get(enrol, "option")));
-		if (!a->what_if && (!phase || strcmp(phase, peps_phase_enrolment(a->phase)) != 0)) {
-			rc = a51_error_set(err, A51_EINVAL, "phase",
-					   "structure %lld is in phase %s on %s: a %s run needs the %s phase (or what_if)",
-					   (long long)a->structure_id, phase ? phase : "(none)", to, peps_phase_name(a->phase),
-					   peps_phase_enrolment(a->phase));
+		if (!a->what_if && (rc = peps_phase_check(enrol, a->structure_id, a->phase, from, to, err)) < 0)
 			goto out;
-		}
 	} else if (rc != A51_EINVAL || !a->what_if) {
 		goto out;
 	}
@@ -191,6 +185,30 @@ static int run_structure(struct job_ctx *ctx, const struct run_args *a, int64_t 
 	/* the inputs, then the covariates of the same patients on 1 January */
 	if ((rc = store_peps_inputs(c, a->structure_id, a->year, option, &pp, &kp, &sh, inputs_add, &in, err)) < 0)
 		goto out;
+	if (a->quarter) {
+		/* a quarter's run is about the patients covered in it */
+		size_t k = 0;
+		for (size_t i = 0; i < in.n; i++)
+			if (in.pts[i].covered_days[a->quarter - 1] > 0)
+				in.pts[k++] = in.pts[i];
+		in.n = k;
+	}
+	if (a->phase == PEPS_PROSPECTIVE && !a->quarter && !a->what_if) {
+		/* the year settles what the quarter runs paid */
+		json_t *paid, *it;
+		size_t i;
+		if ((rc = store_peps_paid(c, a->structure_id, a->year, &paid, err)) < 0)
+			goto out;
+		json_array_foreach(paid, i, it) {
+			int q = (int)json_integer_value(json_object_get(it, "quarter"));
+			if (q >= 1 && q <= 4) {
+				spec.have_paid[q - 1] = true;
+				spec.paid[q - 1] = json_integer_value(json_object_get(it, "cents"));
+				sha256_update(&sh, "paid", 4);
+			}
+		}
+		json_decref(paid);
+	}
 	if (job_progress(ctx, 0.4, "%zu covered patients in structure %lld", in.n, (long long)a->structure_id)) {
 		rc = a51_error_set(err, A51_ECANCELED, "job", "cancelled");
 		goto out;
@@ -245,15 +263,12 @@ static int run_structure(struct job_ctx *ctx, const struct run_args *a, int64_t 
 		util_hex(dg, sizeof(dg), digest);
 	}
 	{
+		/* the schedule itself is the run's (peps_schedule); here, which
+		 * instalments were taken as the quarter runs paid them */
 		json_t *items = json_array();
-		for (int k = 0; k < res.nitems; k++) {
-			char due[11];
-			date_format(date_from_ymd(res.items[k].due_y, res.items[k].due_m, res.items[k].due_d), due);
-			json_array_append_new(items, json_pack("{s:s,s:o,s:s,s:I}", "kind", item_kinds[res.items[k].kind],
-							       "quarter", res.items[k].quarter ? json_integer(res.items[k].quarter)
-											    : json_null(),
-							       "due_on", due, "cents", (json_int_t)res.items[k].cents));
-		}
+		for (int q = 0; q < 4; q++)
+			if (spec.have_paid[q])
+				json_array_append_new(items, json_integer(q + 1));
 		result = json_pack("{s:s,s:s,s:i,s:f,s:f,s:f,s:I,s:I,s:o,s:I,s:o,s:{s:I,s:o},s:o,s:o,s:o,s:o,s:o}",
 				   "period_from", from, "period_to", to, "patients", res.patients, "fidelisation",
 				   res.fidelisation, "quality_factor", res.quality_factor, "local_coefficient",
@@ -264,7 +279,8 @@ static int run_structure(struct job_ctx *ctx, const struct run_args *a, int64_t 
 					     "prior_ffs_cents", (json_int_t)res.prior_ffs_cents, "cap_cents",
 					     (json_int_t)res.cap_cents, "effect_cents", (json_int_t)res.cap_effect_cents),
 				   "ffs", "total_cents", (json_int_t)res.ffs_total_cents, "by_quarter",
-				   quarters_json(res.ffs_cents), "schedule", items, "eligibility", elig, "warnings", warnings,
+				   quarters_json(res.ffs_cents), "instalments_paid_before", items, "eligibility", elig, "warnings",
+				   warnings,
 				   "parameters", params_json(&kp), "model",
 				   json_pack("{s:I,s:O,s:O}", "id", (json_int_t)model_id, "name",
 					     json_object_get(model, "name"), "version", json_object_get(model, "version")));

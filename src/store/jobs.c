@@ -121,10 +121,12 @@ static const struct db_stmt Q_CANCEL = {
 	" finished_at = CASE WHEN j.status = 'queued' THEN now() ELSE j.finished_at END,"
 	" message = CASE WHEN j.status = 'queued' THEN 'cancelled before it started' ELSE j.message END,"
 	" cancel_requested = true"
-	" WHERE j.id = $4 AND j.status IN ('queued', 'running') AND " JOB_SCOPE " RETURNING j.*)"
+	" WHERE j.id = $4 AND j.status IN ('queued', 'running') AND " JOB_SCOPE
+	/* a job is cancelled by who asked for it or above: a structure cannot stop the payer's run of it */
+	" AND ($1 = 'national' OR ($1 = 'ars' AND j.scope <> 'national') OR j.scope = $5) RETURNING j.*)"
 	/* the a51d running it hears at once (LISTEN a51_jobs), not at its next heartbeat */
 	" SELECT " JOB_COLUMNS ", pg_notify('a51_jobs', 'cancel:' || j.id) IS NULL AS notified FROM j",
-	4
+	5
 };
 
 int store_job_cancel(struct db_conn *c, const struct actor *a, int64_t id, json_t **out, struct a51_error *err)
@@ -132,7 +134,7 @@ int store_job_cancel(struct db_conn *c, const struct actor *a, int64_t id, json_
 	struct scope_params sp;
 	struct audit_rec rec = { .action = "cancel", .resource_type = "job" };
 	char sid[24];
-	const char *p[4];
+	const char *p[5];
 	int rc;
 
 	store_scope(a->caller, &sp);
@@ -141,13 +143,21 @@ int store_job_cancel(struct db_conn *c, const struct actor *a, int64_t id, json_
 	p[1] = sp.v[1];
 	p[2] = sp.v[2];
 	p[3] = sid;
+	p[4] = a->caller->scope;
 	if ((rc = store_one(c, &Q_CANCEL, p, out, err)) == A51_ENOTFOUND) {
-		/* not there for this caller, or already finished */
+		/* not there for this caller, already finished, or someone else's to stop */
 		json_t *job;
+		const char *status;
 		if ((rc = store_job_get(c, a->caller, id, &job, err)) < 0)
 			return rc;
-		rc = a51_error_set(err, A51_ECONFLICT, "status", "job %lld has already %s: it cannot be cancelled",
-				   (long long)id, json_string_value(json_object_get(job, "status")));
+		status = json_string_value(json_object_get(job, "status"));
+		if (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0)
+			rc = a51_error_set(err, A51_EFORBIDDEN, "id", "job %lld was asked for by %s: only it, or above it, "
+							       "may cancel it", (long long)id,
+					   json_string_value(json_object_get(job, "scope")));
+		else
+			rc = a51_error_set(err, A51_ECONFLICT, "status", "job %lld has already %s: it cannot be cancelled",
+					   (long long)id, status);
 		json_decref(job);
 		return rc;
 	}

@@ -188,7 +188,9 @@ static const struct db_stmt Q_ENROLMENT = {
 	"peps_enrolment",
 	"SELECT e.id, e.option, s.region,"
 	" (SELECT ph.phase FROM enrolment_phases ph WHERE ph.enrolment_id = e.id AND ph.start_on <= $3::date"
-	"  ORDER BY ph.start_on DESC, ph.id DESC LIMIT 1) AS phase"
+	"  ORDER BY ph.start_on DESC, ph.id DESC LIMIT 1) AS phase,"
+	" (SELECT ph.phase FROM enrolment_phases ph WHERE ph.enrolment_id = e.id AND ph.start_on <= $2::date"
+	"  ORDER BY ph.start_on DESC, ph.id DESC LIMIT 1) AS phase_from"
 	" FROM enrolments e JOIN structures s ON s.id = e.structure_id"
 	" WHERE e.structure_id = $1 AND e.experiment = 'PEPS' AND e.start_on <= $3::date"
 	" AND (e.withdrawn_on IS NULL OR e.withdrawn_on >= $2::date) ORDER BY e.start_on DESC, e.id DESC LIMIT 1",
@@ -347,13 +349,21 @@ int store_peps_item(struct db_conn *c, int64_t run_id, int seq, const char *kind
 	return 0;
 }
 
+/* The run that counts: the latest official run of its structure, year,
+ * quarter and phase (a re-run supersedes; what-ifs never count). */
+#define CURRENT_COND                                                                                        \
+	"(NOT r.what_if AND NOT EXISTS (SELECT 1 FROM peps_runs o WHERE NOT o.what_if"                         \
+	" AND o.structure_id = r.structure_id AND o.year = r.year AND o.quarter IS NOT DISTINCT FROM r.quarter" \
+	" AND o.phase = r.phase AND o.id > r.id))"
+#define CURRENT CURRENT_COND " AS current"
+
 /* National callers see every run; an ARS its region's; a structure its own. */
 #define RUN_SCOPE \
 	"($1 = 'national' OR ($1 = 'ars' AND r.region = $2) OR ($1 = 'structure' AND r.structure_id = $3::bigint))"
 #define RUN_COLUMNS                                                                                          \
 	"r.id, r.structure_id, r.region, r.year, r.quarter, r.phase, r.what_if, r.option, r.enrolment_id,"   \
 	" r.parameter_set_id, r.model_id, r.batch_id, r.job_id, r.inputs_digest, r.code_version, r.patients,"  \
-	" r.total_cents, r.result,"                                                                           \
+	" r.total_cents, r.result, " CURRENT ","                                                               \
 	" to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at,"           \
 	" coalesce((SELECT json_agg(json_build_object('seq', s.seq, 'kind', s.kind, 'quarter', s.quarter,"      \
 	"  'due_on', s.due_on, 'cents', s.cents) ORDER BY s.seq) FROM peps_schedule s WHERE s.run_id = r.id),"  \
@@ -373,6 +383,54 @@ static void scope4(const struct caller *caller, int64_t id, struct scope_params 
 	p[3] = sid;
 }
 
+/* The instalments the current official prospective quarter runs of a
+ * structure's year paid: [{quarter, cents}]. */
+static const struct db_stmt Q_PAID = {
+	"peps_paid",
+	"SELECT s.quarter, s.cents FROM peps_runs r JOIN peps_schedule s ON s.run_id = r.id AND s.kind = 'instalment'"
+	" WHERE r.structure_id = $1 AND r.year = $2 AND r.quarter IS NOT NULL AND r.phase = 'prospective'"
+	" AND " CURRENT_COND " ORDER BY s.quarter",
+	2
+};
+
+int store_peps_paid(struct db_conn *c, int64_t structure_id, int year, json_t **items, struct a51_error *err)
+{
+	char sid[24], y[8];
+	const char *p[2] = { sid, y };
+
+	snprintf(sid, sizeof(sid), "%lld", (long long)structure_id);
+	snprintf(y, sizeof(y), "%d", year);
+	return store_all(c, &Q_PAID, p, items, err);
+}
+
+static const struct db_stmt Q_BATCH_GET = {
+	"peps_batch_get",
+	"SELECT b.id, b.year, b.quarter, b.phase, b.region, b.job_id, b.summary,"
+	" to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
+	" FROM peps_batches b WHERE b.id = $3 AND ($1 = 'national' OR ($1 = 'ars' AND b.region = $2))",
+	3
+};
+
+int store_peps_batch_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+			 struct a51_error *err)
+{
+	struct scope_params sp;
+	char sid[24];
+	const char *p[3];
+	int rc;
+
+	store_scope(caller, &sp);
+	snprintf(sid, sizeof(sid), "%lld", (long long)id);
+	p[0] = sp.v[0];
+	p[1] = sp.v[1];
+	p[2] = sid;
+	rc = store_one(c, &Q_BATCH_GET, p, out, err);
+	if (rc == A51_ENOTFOUND)
+		a51_error_set(err, A51_ENOTFOUND, "id", "no PEPS batch %lld", (long long)id);
+	return rc;
+}
+
+
 int store_peps_run_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
 		       struct a51_error *err)
 {
@@ -391,13 +449,13 @@ int store_peps_run_get(struct db_conn *c, const struct caller *caller, int64_t i
 static const struct db_stmt Q_RUNS = {
 	"peps_runs_list",
 	"SELECT r.id, r.structure_id, r.region, r.year, r.quarter, r.phase, r.what_if, r.option, r.patients,"
-	" r.total_cents, r.batch_id, r.inputs_digest,"
+	" r.total_cents, r.batch_id, r.inputs_digest, " CURRENT ","
 	" to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
 	" FROM peps_runs r WHERE " RUN_SCOPE " AND ($4::bigint = 0 OR r.structure_id = $4)"
 	" AND ($5::int = 0 OR r.year = $5) AND ($6::text IS NULL OR r.phase = $6)"
 	" AND ($7::text IS NULL OR r.what_if = $7::bool) AND ($8::bigint = 0 OR r.batch_id = $8)"
-	" AND ($9::bigint = 0 OR r.id < $9) ORDER BY r.id DESC LIMIT $10",
-	10
+	" AND ($9::bigint = 0 OR r.id < $9) AND (NOT $11::bool OR " CURRENT_COND ") ORDER BY r.id DESC LIMIT $10",
+	11
 };
 
 int store_peps_runs_list(struct db_conn *c, const struct caller *caller, const struct peps_run_filter *f,
@@ -405,7 +463,7 @@ int store_peps_runs_list(struct db_conn *c, const struct caller *caller, const s
 {
 	struct scope_params sp;
 	char sid[24], y[8], batch[24], before[24], limit[16];
-	const char *p[10];
+	const char *p[11];
 
 	store_scope(caller, &sp);
 	snprintf(sid, sizeof(sid), "%lld", (long long)f->structure_id);
@@ -423,6 +481,7 @@ int store_peps_runs_list(struct db_conn *c, const struct caller *caller, const s
 	p[7] = batch;
 	p[8] = before;
 	p[9] = limit;
+	p[10] = f->current_only ? "true" : "false";
 	return store_all(c, &Q_RUNS, p, items, err);
 }
 

@@ -135,10 +135,11 @@ static long load_structure(const char *ref)
 static long enrol(long s, const char *phases)
 {
 	int st;
-	json_t *j = api("POST", nat, "{\"experiment\":\"PEPS\",\"option\":\"whole\",\"start_on\":\"2024-01-01\"}", &st,
+	/* enrolled, and in its phase, before 2024 begins: 2024's runs are of that phase */
+	json_t *j = api("POST", nat, "{\"experiment\":\"PEPS\",\"option\":\"whole\",\"start_on\":\"2023-12-28\"}", &st,
 			"/v1/structures/%ld/enrolments", s);
 	long e = (long)json_integer_value(json_object_get(j, "id"));
-	int day = 2;
+	int day = 29;
 
 	ck_assert_msg(st == 201, "enrol %ld: %d %s", s, st, json_dumps(j, JSON_COMPACT));
 	json_decref(j);
@@ -146,13 +147,31 @@ static long enrol(long s, const char *phases)
 		char phase[32], body[128];
 		size_t n = strcspn(p, ",");
 		snprintf(phase, sizeof(phase), "%.*s", (int)n, p);
-		snprintf(body, sizeof(body), "{\"phase\":\"%s\",\"start_on\":\"2024-01-%02d\"}", phase, day++);
+		snprintf(body, sizeof(body), "{\"phase\":\"%s\",\"start_on\":\"2023-12-%02d\"}", phase, day++);
 		j = api("POST", nat, body, &st, "/v1/structures/%ld/enrolments/%ld/phases", s, e);
 		ck_assert_msg(st == 200, "phase %s: %d %s", phase, st, json_dumps(j, JSON_COMPACT));
 		json_decref(j);
 		p += n + (p[n] == ',');
 	}
 	return e;
+}
+
+static const char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *sqlf(const char *fmt, ...)
+{
+	static char out[1 << 20];
+	char q[8192];
+	PGconn *pg = h_db_connect(&db);
+	const char *v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q, sizeof(q), fmt, ap);
+	va_end(ap);
+	v = h_sql1(pg, q);
+	snprintf(out, sizeof(out), "%s", v ? v : "(null)");
+	PQfinish(pg);
+	return out;
 }
 
 static void up(void)
@@ -173,6 +192,23 @@ static void up(void)
 		static const char *const kinds[] = { "deprivation", "patients", "claims", "stays" };
 		snprintf(path, sizeof(path), "%s/reference/%s.csv", dir, kinds[k]);
 		upload("/v1/reference/uploads", kinds[k], path);
+	}
+	{
+		/* the teams enrol at the end of 2023: a 2023 parameter set, the 2024 one's values */
+		int st;
+		json_t *ps = api("GET", nat, NULL, &st, "/v1/parameter-sets/%s",
+				 sqlf("SELECT max(id) FROM parameter_sets WHERE experiment = 'PEPS' AND year = 2024"));
+		json_t *body = json_deep_copy(json_object_get(ps, "body")), *j;
+		char *text;
+		json_object_set_new(body, "year", json_integer(2023));
+		json_object_set_new(body, "label", json_string("PEPS 2023 (test: the 2024 values)"));
+		text = json_dumps(body, 0);
+		j = h_api_json(srv.port, "POST", "/v1/parameter-sets", nat, text, &st);
+		ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
+		json_decref(j);
+		json_decref(ps);
+		json_decref(body);
+		free(text);
 	}
 	sid[0] = load_structure("S004");
 	sid[1] = load_structure("S007");
@@ -198,24 +234,6 @@ static void down(void)
 {
 	ck_assert_int_eq(h_srv_stop(&srv), 0);
 	h_db_drop(&db);
-}
-
-static const char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *sqlf(const char *fmt, ...)
-{
-	static char out[1 << 20];
-	char q[8192];
-	PGconn *pg = h_db_connect(&db);
-	const char *v;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	v = h_sql1(pg, q);
-	snprintf(out, sizeof(out), "%s", v ? v : "(null)");
-	PQfinish(pg);
-	return out;
 }
 
 static const json_t *res(const json_t *run, const char *key)
@@ -385,13 +403,29 @@ START_TEST(phases_are_checked_and_paid)
 		ck_assert_int_le(json_integer_value(res(run, "forfait_cents")),
 				 json_integer_value(json_object_get(res(run, "cap"), "cap_cents")));
 	json_decref(run);
-	/* one quarter's instalment alone */
+	/* one quarter's instalment alone, about the patients covered in it */
 	run = peps_run(sid[2], nat, "{\"year\":2024,\"quarter\":2,\"phase\":\"prospective\"}");
 	ck_assert_int_eq(json_array_size(json_object_get(run, "schedule")), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(run, "schedule"), 0), "quarter")), 2);
 	ck_assert_int_eq(strtoll(sqlf("SELECT sum(amount_cents) FROM peps_lines WHERE run_id = %lld",
 				      (long long)json_integer_value(json_object_get(run, "id"))), NULL, 10),
 			 json_integer_value(json_object_get(run, "total_cents")));
+	ck_assert_str_eq(sqlf("SELECT count(*) FROM peps_lines WHERE run_id = %lld AND covered_days = 0",
+			      (long long)json_integer_value(json_object_get(run, "id"))), "0");
+	{
+		/* the year run that follows settles what that quarter run paid, as it paid it */
+		long long q2 = json_integer_value(json_object_get(json_array_get(json_object_get(run, "schedule"), 0), "cents"));
+		json_t *year = peps_run(sid[2], nat, "{\"year\":2024,\"phase\":\"prospective\"}"), *cur;
+		ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(year, "schedule"), 1),
+								    "cents")), q2);
+		ck_assert_int_eq(json_integer_value(json_array_get(res(year, "instalments_paid_before"), 0)), 2);
+		/* of the two official year runs, the later one counts */
+		ck_assert(json_is_true(json_object_get(year, "current")));
+		cur = api("GET", nat, NULL, &st, "/v1/peps/runs?structure_id=%ld&phase=prospective&current=true", sid[2]);
+		ck_assert_int_eq(json_array_size(json_object_get(cur, "items")), 2); /* the year, and Q2 */
+		json_decref(cur);
+		json_decref(year);
+	}
 	json_decref(run);
 }
 END_TEST
@@ -575,7 +609,19 @@ START_TEST(batch_of_a_region)
 
 	ck_assert_str_eq(json_string_value(json_object_get(job, "status")), "succeeded");
 	batch = (long)json_integer_value(json_object_get(json_object_get(job, "result"), "id"));
+	j = h_api_json(srv.port, "GET", json_string_value(json_object_get(json_object_get(job, "result"), "url")), ars,
+		       NULL, &st);
 	json_decref(job);
+	ck_assert_int_eq(st, 200);
+	/* what the batch did, and what it skipped and why */
+	ck_assert_int_eq(json_array_size(json_object_get(json_object_get(j, "summary"), "runs")), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(json_object_get(j, "summary"), "skipped")), 2);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(j,
+		"summary"), "skipped"), 0), "reason")), "phase"));
+	json_decref(j);
+	j = api("GET", stok[0], NULL, &st, "/v1/peps/batches/%ld", batch);
+	ck_assert_int_eq(st, 403); /* batches are the payer's */
+	json_decref(j);
 	j = api("GET", ars, NULL, &st, "/v1/peps/runs?batch_id=%ld", batch);
 	ck_assert_int_eq(st, 200);
 	/* the one structure in preparation is run; the two in later phases are listed as skipped */
@@ -583,7 +629,7 @@ START_TEST(batch_of_a_region)
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0),
 							   "structure_id")), sid[0]);
 	json_decref(j);
-	ck_assert_str_eq(sqlf("SELECT jsonb_array_length(summary->'skipped') FROM peps_batches WHERE id = %ld", batch), "2");
+
 	/* the other region's ARS sees nothing of it */
 	j = api("GET", ars_other, NULL, &st, "/v1/peps/runs?batch_id=%ld", batch);
 	ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 0);

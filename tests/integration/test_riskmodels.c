@@ -478,6 +478,23 @@ START_TEST(cancel_queued_and_running_jobs)
 		ck_assert_int_eq(st, 409);
 		json_decref(j);
 	}
+	{
+		/* a structure sees the payer's scoring of it, but may not stop it */
+		char body[64], path[64];
+		long sj;
+		snprintf(body, sizeof(body), "{\"structure_id\":%ld}", s1);
+		j = h_api_json(slow.port, "POST", "/v1/risk-models/1/score-runs", nat, body, &st);
+		ck_assert_int_eq(st, 202);
+		sj = (long)json_integer_value(json_object_get(j, "id"));
+		json_decref(j);
+		snprintf(path, sizeof(path), "/v1/jobs/%ld", sj);
+		j = h_api_json(slow.port, "DELETE", path, s1tok, NULL, &st);
+		ck_assert_int_eq(st, 403);
+		json_decref(j);
+		j = h_api_json(slow.port, "DELETE", path, nat, NULL, &st);
+		ck_assert_int_eq(st, 200);
+		json_decref(j);
+	}
 	ck_assert_int_eq(h_srv_stop(&slow), 0);
 	/* a slow worker: cancelled while running, it stops at its next checkpoint */
 	h_srv_start(&slow, db.url,
@@ -512,7 +529,7 @@ START_TEST(cancel_queued_and_running_jobs)
 		snprintf(q, sizeof(q), "SELECT count(*) FROM risk_models WHERE job_id IN (%ld, %ld)", queued, running);
 		ck_assert_str_eq(h_sql1(pg, q), "0");
 		snprintf(q, sizeof(q), "SELECT count(*) FROM audit_log WHERE resource_type = 'job' AND action = 'cancel'");
-		ck_assert_str_eq(h_sql1(pg, q), "2");
+		ck_assert_str_eq(h_sql1(pg, q), "3");
 		PQfinish(pg);
 	}
 	ck_assert_int_eq(h_srv_stop(&slow), 0);

@@ -54,7 +54,26 @@ static const char peps_body[] = "{\"experiment\": \"PEPS\", \"year\": 2024, \"la
 
 static const char ipep_body[] = "{\"experiment\": \"IPEP\", \"year\": 2025, \"label\": \"IPEP test\", \"parameters\": {"
 	"\"eligibility.min_patients_exclusive\": " E("5000", "S") ","
-	"\"eligibility.min_gp_with_patients\": " E("1", "I") "}}";
+	"\"eligibility.min_gp_with_patients\": " E("1", "I") ","
+	"\"gains.c_ecart\": " E("0.3333333333333333", "S") ","
+	"\"gains.c_evolution\": " E("0.6666666666666667", "S") ","
+	"\"gains.c_partage\": " E("0.5", "S") ","
+	"\"gains.risk_model\": " E("\"ipep-all\"", "I") ","
+	"\"patientele.reference_day\": " E("\"12-31\"", "I") ","
+	"\"gains.truncate_observed\": " E("true", "I") ","
+	"\"quality.target_decile\": " E("8", "S") ","
+	"\"quality.target_decile_decreasing\": " E("2", "S") ","
+	"\"quality.intermediate_decile\": " E("3", "S-trunc") ","
+	"\"quality.intermediate_decile_decreasing\": " E("7", "I") ","
+	"\"quality.indicator_points\": " E("10", "NF") ","
+	"\"quality.evolution_share\": " E("0.5", "I") ","
+	"\"quality.experience_max_points\": " E("20", "S") ","
+	"\"modulation.floor_share\": " E("0", "NF") ","
+	"\"modulation.full_share\": " E("1", "I") ","
+	"\"credits.per_groupement_cents\": " E("0", "NF") ","
+	"\"credits.per_patient_cents\": " E("0", "NF") ","
+	"\"payment.rounding\": " E("\"half_up\"", "I") ","
+	"\"payment.due\": " E("\"06-30\"", "NF") "}}";
 
 static const char eds_body[] = "{\"experiment\": \"EDS\", \"year\": 2025, \"label\": \"EDS test\", \"parameters\": {"
 	"\"eligibility.kinds\": " E("[\"ES\"]", "S") ","
@@ -201,6 +220,25 @@ static const struct schema_key schema_keys[] = {
 	{ EXP_PEPS, "payment.adjustment_due", PT_STRING, 1, 5 },
 	{ EXP_IPEP, "eligibility.min_patients_exclusive", PT_INT, 0, 1000000 },
 	{ EXP_IPEP, "eligibility.min_gp_with_patients", PT_INT, 0, 1000000 },
+	{ EXP_IPEP, "gains.c_ecart", PT_NUMBER, 0, 1 },
+	{ EXP_IPEP, "gains.c_evolution", PT_NUMBER, 0, 1 },
+	{ EXP_IPEP, "gains.c_partage", PT_NUMBER, 0, 1 },
+	{ EXP_IPEP, "gains.risk_model", PT_STRING, 1, 63 },
+	{ EXP_IPEP, "patientele.reference_day", PT_STRING, 1, 5 },
+	{ EXP_IPEP, "gains.truncate_observed", PT_BOOL, 0, 0 },
+	{ EXP_IPEP, "quality.target_decile", PT_INT, 1, 9 },
+	{ EXP_IPEP, "quality.target_decile_decreasing", PT_INT, 1, 9 },
+	{ EXP_IPEP, "quality.intermediate_decile", PT_INT, 1, 9 },
+	{ EXP_IPEP, "quality.intermediate_decile_decreasing", PT_INT, 1, 9 },
+	{ EXP_IPEP, "quality.indicator_points", PT_NUMBER, 0, 1000 },
+	{ EXP_IPEP, "quality.evolution_share", PT_NUMBER, 0, 1 },
+	{ EXP_IPEP, "quality.experience_max_points", PT_NUMBER, 0, 1000 },
+	{ EXP_IPEP, "modulation.floor_share", PT_NUMBER, 0, 1 },
+	{ EXP_IPEP, "modulation.full_share", PT_NUMBER, 0, 1 },
+	{ EXP_IPEP, "credits.per_groupement_cents", PT_INT, 0, 1e12 },
+	{ EXP_IPEP, "credits.per_patient_cents", PT_INT, 0, 1e9 },
+	{ EXP_IPEP, "payment.rounding", PT_STRING, 1, 23 },
+	{ EXP_IPEP, "payment.due", PT_STRING, 1, 5 },
 	{ EXP_EDS, "eligibility.kinds", PT_STRING_LIST, 1, 11 },
 	{ EXP_EDS, "eligibility.require_finess", PT_BOOL, 0, 0 },
 };
@@ -691,6 +729,7 @@ START_TEST(every_schema_key_is_read)
 			struct elig_params ep;
 			struct patientele_params pp;
 			struct peps_params kp;
+			struct ipep_params ip;
 			struct a51_error e1 = { 0 }, e2 = { 0 }, e3 = { 0 };
 			char want[64];
 			int r1, r2, r3;
@@ -698,7 +737,8 @@ START_TEST(every_schema_key_is_read)
 			json_object_del(json_object_get(copy, "parameters"), defs[i].key);
 			r1 = params_read_eligibility(copy, &ep, &e1);
 			r2 = params_read_patientele(copy, &pp, &e2);
-			r3 = exp == EXP_PEPS ? params_read_peps(copy, &kp, &e3) : 0;
+			r3 = exp == EXP_PEPS ? params_read_peps(copy, &kp, &e3)
+			     : exp == EXP_IPEP ? params_read_ipep(copy, &ip, &e3) : 0;
 			snprintf(want, sizeof(want), "parameters.%s.value", defs[i].key);
 			ck_assert_msg(r1 + r2 + r3 == A51_EINVAL, "%s: r1 %d r2 %d r3 %d", defs[i].key, r1, r2, r3);
 			ck_assert_str_eq(r1 ? e1.field : r2 ? e2.field : e3.field, want);
@@ -802,6 +842,25 @@ static const struct {
 	{ "PEPS", "payment.adjustment_due", "B", NULL },
 	{ "IPEP", "eligibility.min_patients_exclusive", "S", SOLSANTE },
 	{ "IPEP", "eligibility.min_gp_with_patients", "I", NULL },
+	{ "IPEP", "gains.c_ecart", "S", "JORFARTI000046174555" },
+	{ "IPEP", "gains.c_evolution", "S", "JORFARTI000046174555" },
+	{ "IPEP", "gains.c_partage", "S", "JORFARTI000046174555" },
+	{ "IPEP", "gains.risk_model", "I", NULL },
+	{ "IPEP", "patientele.reference_day", "I", NULL },
+	{ "IPEP", "gains.truncate_observed", "I", NULL },
+	{ "IPEP", "quality.target_decile", "S", "JORFARTI000046174554" },
+	{ "IPEP", "quality.target_decile_decreasing", "S", "JORFARTI000046174554" },
+	{ "IPEP", "quality.intermediate_decile", "S-trunc", "JORFARTI000046174554" },
+	{ "IPEP", "quality.intermediate_decile_decreasing", "I", NULL },
+	{ "IPEP", "quality.indicator_points", "NF", NULL },
+	{ "IPEP", "quality.evolution_share", "I", NULL },
+	{ "IPEP", "quality.experience_max_points", "S", "JORFARTI000046174554" },
+	{ "IPEP", "modulation.floor_share", "NF", NULL },
+	{ "IPEP", "modulation.full_share", "I", NULL },
+	{ "IPEP", "credits.per_groupement_cents", "NF", NULL },
+	{ "IPEP", "credits.per_patient_cents", "NF", NULL },
+	{ "IPEP", "payment.rounding", "I", NULL },
+	{ "IPEP", "payment.due", "NF", NULL },
 	{ "EDS", "eligibility.kinds", "S", SANTEGOUV },
 	{ "EDS", "eligibility.require_finess", "I", NULL },
 };
