@@ -162,6 +162,16 @@ void api_peps_distribution_get(struct http_request *r);
 void api_peps_distribution_put(struct http_request *r);
 void api_peps_batch_get(struct http_request *r);
 
+/* ipep.c */
+void api_ipep_quality_put(struct http_request *r);
+void api_ipep_quality_get(struct http_request *r);
+void api_ipep_run_create(struct http_request *r);
+void api_ipep_batch_create(struct http_request *r);
+void api_ipep_runs_list(struct http_request *r);
+void api_ipep_run_get(struct http_request *r);
+void api_ipep_run_lines(struct http_request *r);
+void api_ipep_batch_get(struct http_request *r);
+
 /* audit.c */
 void api_audit_list(struct http_request *r);
 

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "a51/error.h"
 #include "a51/params.h"
 
@@ -66,6 +68,10 @@ struct ipep_quality {
 enum ipep_phase { IPEP_PHASE1 = 1, IPEP_PHASE2, IPEP_PHASE3 };
 int ipep_phase_parse(const char *s);
 const char *ipep_phase_name(int phase);
+/* An official run takes the enrolment's phase, which must hold over the whole
+ * year: enrol is {phase_from, phase}. 0, or A51_EINVAL saying why. */
+int ipep_phase_check(const json_t *enrol, int64_t structure_id, const char *from, const char *to,
+		     struct a51_error *err);
 
 struct ipep_result {
 	int patients;

@@ -83,5 +83,7 @@ int job_rm_fit(struct job_ctx *ctx, struct a51_error *err);
 int job_rm_score(struct job_ctx *ctx, struct a51_error *err);
 int job_peps_run(struct job_ctx *ctx, struct a51_error *err);
 int job_peps_batch(struct job_ctx *ctx, struct a51_error *err);
+int job_ipep_run(struct job_ctx *ctx, struct a51_error *err);
+int job_ipep_batch(struct job_ctx *ctx, struct a51_error *err);
 
 #endif

@@ -226,6 +226,15 @@ int store_enrolment_phase_add(struct db_conn *c, const struct actor *a, int64_t 
 int store_enrolment_withdraw(struct db_conn *c, const struct actor *a, int64_t structure_id, int64_t id,
 			     const char *on, const char *reason, json_t **out, struct a51_error *err);
 
+/* The structure's enrolment in experiment live over [from, to]: {id, option,
+ * region, phase (the phase on `to`), phase_from (on `from`)}; A51_EINVAL when
+ * there is none. */
+int store_enrolment_over(struct db_conn *c, int64_t structure_id, const char *experiment, const char *from,
+			 const char *to, json_t **out, struct a51_error *err);
+/* Structures enrolled in experiment over [from, to], in region (NULL: all): [{structure_id}]. */
+int store_enrolled_over(struct db_conn *c, const char *experiment, const char *from, const char *to,
+			const char *region, json_t **items, struct a51_error *err);
+
 /* ---- uploads (store/uploads.c) ---- */
 
 struct upload_new {
@@ -354,13 +363,7 @@ int store_peps_inputs(struct db_conn *c, int64_t structure_id, int year, const c
 		      store_peps_row_fn fn, void *ctx, struct a51_error *err);
 /* The COPY statement of the inputs (for EXPLAIN and the benchmarks). */
 const char *store_peps_inputs_sql(void);
-/* The structure's PEPS enrolment live over [from, to]: {id, option, region,
- * phase (the phase on `to`), phase_from (on `from`)}; A51_EINVAL when there is none. */
-int store_peps_enrolment(struct db_conn *c, int64_t structure_id, const char *from, const char *to, json_t **out,
-			 struct a51_error *err);
-/* Structures with a PEPS enrolment over [from, to], in region (NULL: all): [{structure_id}]. */
-int store_peps_enrolled(struct db_conn *c, const char *from, const char *to, const char *region, json_t **items,
-			struct a51_error *err);
+
 /* The latest national version of the risk model named name. */
 int store_rm_latest(struct db_conn *c, const char *name, int64_t *id, struct a51_error *err);
 
@@ -409,6 +412,49 @@ int store_peps_batch_get(struct db_conn *c, const struct caller *caller, int64_t
 /* What the current official prospective quarter runs of a structure's year
  * paid as instalments: [{quarter, cents}]. */
 int store_peps_paid(struct db_conn *c, int64_t structure_id, int year, json_t **items, struct a51_error *err);
+
+/* ---- IPEP runs (store/ipep.c) ---- */
+
+/* Alive patients whose declared GP on day is a member GP of the groupement
+ * that day, ordered (*ids is malloc'ed). */
+int store_ipep_patientele(struct db_conn *c, int64_t structure_id, const char *day, int64_t **ids, size_t *n,
+			  struct a51_error *err);
+/* A new version of a groupement's quality inputs for a year. experience and
+ * respondents are text (NULL: missing). */
+int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, int year,
+			   const json_t *indicators, const char *experience, const char *respondents, json_t **out,
+			   struct a51_error *err);
+/* The latest version, or A51_ENOTFOUND. */
+int store_ipep_quality_get(struct db_conn *c, int64_t structure_id, int year, json_t **out, struct a51_error *err);
+struct ipep_run_record {
+	int64_t structure_id, enrolment_id, parameter_set_id, model_id, quality_inputs_id, batch_id, job_id;
+	const char *region, *phase, *inputs_digest, *code_version;
+	int year, patients;
+	bool what_if;
+	int64_t total_cents;
+	const json_t *result;
+};
+int store_ipep_run_insert(struct db_conn *c, const struct actor *a, const struct ipep_run_record *r, int64_t *id,
+			  struct a51_error *err);
+/* Lines go in by COPY: begin here, then db_copy_in_put() and db_copy_in_end(). */
+int store_ipep_lines_begin(struct db_conn *c, struct a51_error *err);
+int store_ipep_run_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+		       struct a51_error *err);
+struct ipep_run_filter {
+	int64_t structure_id, batch_id, before_id;
+	int year, limit;
+	bool current_only;
+	const char *what_if;
+};
+int store_ipep_runs_list(struct db_conn *c, const struct caller *caller, const struct ipep_run_filter *f,
+			 json_t **items, struct a51_error *err);
+int store_ipep_lines(struct db_conn *c, const struct caller *caller, int64_t run_id, int64_t after, int limit,
+		     json_t **items, struct a51_error *err);
+int store_ipep_batch_insert(struct db_conn *c, const struct actor *a, int year, const char *region, int64_t job_id,
+			    int64_t *id, struct a51_error *err);
+int store_ipep_batch_finish(struct db_conn *c, int64_t id, const json_t *summary, struct a51_error *err);
+int store_ipep_batch_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+			 struct a51_error *err);
 
 /* ---- jobs (store/jobs.c) ---- */
 

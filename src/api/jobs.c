@@ -41,6 +41,8 @@ static json_t *job_view(json_t *j)
 			{ "risk_model", "/v1/risk-models/" },
 			{ "peps_run", "/v1/peps/runs/" },
 			{ "peps_batch", "/v1/peps/batches/" },
+			{ "ipep_run", "/v1/ipep/runs/" },
+			{ "ipep_batch", "/v1/ipep/batches/" },
 		};
 		json_t *url = json_null();
 		for (size_t k = 0; k < sizeof(urls) / sizeof(urls[0]); k++)

@@ -127,7 +127,7 @@ void api_peps_run_create(struct http_request *r)
 	}
 	{
 		json_t *enrol = NULL;
-		int rc = store_peps_enrolment(c, sid, from, to, &enrol, &err);
+		int rc = store_enrolment_over(c, sid, "PEPS", from, to, &enrol, &err);
 		if (rc == 0 && !what_if)
 			rc = peps_phase_check(enrol, sid, ph, from, to, &err);
 		if (rc == A51_EINVAL && what_if && has_option)

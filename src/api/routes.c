@@ -80,6 +80,15 @@ const struct route_def api_routes[] = {
 	{ HTTP_GET, "/v1/peps/runs/{id}/distribution", PERM_READ, NONE, api_peps_distribution_get, NULL, NULL },
 	{ HTTP_PUT, "/v1/peps/runs/{id}/distribution", PERM_WRITE, JSON, api_peps_distribution_put, NULL, NULL },
 
+	{ HTTP_PUT, "/v1/structures/{id}/ipep/quality/{year}", PERM_ARS_WRITE, JSON, api_ipep_quality_put, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/ipep/quality/{year}", PERM_READ, NONE, api_ipep_quality_get, NULL, NULL },
+	{ HTTP_POST, "/v1/structures/{id}/ipep/runs", PERM_WRITE, JSON, api_ipep_run_create, NULL, NULL },
+	{ HTTP_POST, "/v1/ipep/runs", PERM_ARS_WRITE, JSON, api_ipep_batch_create, NULL, NULL },
+	{ HTTP_GET, "/v1/ipep/runs", PERM_READ, NONE, api_ipep_runs_list, NULL, NULL },
+	{ HTTP_GET, "/v1/ipep/runs/{id}", PERM_READ, NONE, api_ipep_run_get, NULL, NULL },
+	{ HTTP_GET, "/v1/ipep/runs/{id}/lines", PERM_READ, NONE, api_ipep_run_lines, NULL, NULL },
+	{ HTTP_GET, "/v1/ipep/batches/{id}", PERM_ARS_READ, NONE, api_ipep_batch_get, NULL, NULL },
+
 	{ HTTP_GET, "/v1/parameter-sets", PERM_READ, NONE, api_param_sets_list, NULL, NULL },
 	{ HTTP_POST, "/v1/parameter-sets", PERM_NATIONAL_WRITE, JSON, api_param_sets_create, NULL, NULL },
 	{ HTTP_GET, "/v1/parameter-sets/{id}", PERM_READ, NONE, api_param_sets_get, NULL, NULL },

@@ -21,6 +21,20 @@ const char *ipep_phase_name(int phase)
 	return phase >= IPEP_PHASE1 && phase <= IPEP_PHASE3 ? phase_names[phase] : "";
 }
 
+int ipep_phase_check(const json_t *enrol, int64_t structure_id, const char *from, const char *to,
+		     struct a51_error *err)
+{
+	const char *at_to = json_string_value(json_object_get(enrol, "phase"));
+	const char *at_from = json_string_value(json_object_get(enrol, "phase_from"));
+
+	if (!at_to || !at_from || strcmp(at_to, at_from) != 0 || !ipep_phase_parse(at_to))
+		return a51_error_set(err, A51_EINVAL, "phase",
+				     "groupement %lld is in phase %s on %s and %s on %s: an official IPEP run needs one "
+				     "phase over the whole year",
+				     (long long)structure_id, at_from ? at_from : "(none)", from, at_to ? at_to : "(none)", to);
+	return 0;
+}
+
 static double clamp01(double x)
 {
 	return x < 0 ? 0 : x > 1 ? 1 : x;

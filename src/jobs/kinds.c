@@ -7,5 +7,7 @@ const struct job_kind a51_job_kinds[] = {
 	{ "risk_model.score", job_rm_score },
 	{ "peps.run", job_peps_run },
 	{ "peps.batch", job_peps_batch },
+	{ "ipep.run", job_ipep_run },
+	{ "ipep.batch", job_ipep_batch },
 };
 const size_t a51_job_kinds_count = sizeof(a51_job_kinds) / sizeof(a51_job_kinds[0]);

@@ -130,7 +130,7 @@ static int run_structure(struct job_ctx *ctx, const struct run_args *a, int64_t 
 	sha256_init(&sh);
 	period(a, from, to);
 	/* the enrolment: its option and phase (a what-if may do without) */
-	rc = store_peps_enrolment(c, a->structure_id, from, to, &enrol, err);
+	rc = store_enrolment_over(c, a->structure_id, "PEPS", from, to, &enrol, err);
 	if (rc == 0) {
 		enrolment_id = json_integer_value(json_object_get(enrol, "id"));
 		snprintf(option, sizeof(option), "%s", json_string_value(json_object_get(enrol, "option")));
@@ -424,7 +424,7 @@ static int peps_batch_job(struct job_ctx *ctx, struct a51_error *err)
 		goto out;
 	period(&a, from, to);
 	if ((rc = db_begin(ctx->db, err)) < 0 ||
-	    (rc = store_peps_enrolled(ctx->db, from, to, region, &structures, err)) < 0 ||
+	    (rc = store_enrolled_over(ctx->db, "PEPS", from, to, region, &structures, err)) < 0 ||
 	    (rc = store_peps_batch_insert(ctx->db, &actor, a.year, a.quarter, peps_phase_name(a.phase), region, ctx->id,
 					  &batch_id, err)) < 0)
 		goto out;

@@ -380,3 +380,50 @@ out:
 	json_decref(before);
 	return rc;
 }
+
+/* ---- enrolments over a period (the runs of PEPS and IPEP) ---- */
+
+static const struct db_stmt Q_ENROLMENT = {
+	"enrolment_over",
+	"SELECT e.id, e.option, s.region,"
+	" (SELECT ph.phase FROM enrolment_phases ph WHERE ph.enrolment_id = e.id AND ph.start_on <= $3::date"
+	"  ORDER BY ph.start_on DESC, ph.id DESC LIMIT 1) AS phase,"
+	" (SELECT ph.phase FROM enrolment_phases ph WHERE ph.enrolment_id = e.id AND ph.start_on <= $2::date"
+	"  ORDER BY ph.start_on DESC, ph.id DESC LIMIT 1) AS phase_from"
+	" FROM enrolments e JOIN structures s ON s.id = e.structure_id"
+	" WHERE e.structure_id = $1 AND e.experiment = $4 AND e.start_on <= $3::date"
+	" AND (e.withdrawn_on IS NULL OR e.withdrawn_on >= $2::date) ORDER BY e.start_on DESC, e.id DESC LIMIT 1",
+	4
+};
+
+int store_enrolment_over(struct db_conn *c, int64_t structure_id, const char *experiment, const char *from,
+			 const char *to, json_t **out, struct a51_error *err)
+{
+	char sid[24];
+	const char *p[4] = { sid, from, to, experiment };
+	int rc;
+
+	snprintf(sid, sizeof(sid), "%lld", (long long)structure_id);
+	rc = store_one(c, &Q_ENROLMENT, p, out, err);
+	if (rc == A51_ENOTFOUND)
+		return a51_error_set(err, A51_EINVAL, "structure_id", "structure %lld has no %s enrolment over %s to %s",
+				     (long long)structure_id, experiment, from, to);
+	return rc;
+}
+
+static const struct db_stmt Q_ENROLLED = {
+	"enrolled_over",
+	"SELECT DISTINCT e.structure_id FROM enrolments e JOIN structures s ON s.id = e.structure_id"
+	" WHERE e.experiment = $4 AND e.start_on <= $2::date AND (e.withdrawn_on IS NULL OR e.withdrawn_on >= $1::date)"
+	" AND ($3::text IS NULL OR s.region = $3) ORDER BY 1",
+	4
+};
+
+int store_enrolled_over(struct db_conn *c, const char *experiment, const char *from, const char *to,
+			const char *region, json_t **items, struct a51_error *err)
+{
+	const char *p[4] = { from, to, region, experiment };
+
+	return store_all(c, &Q_ENROLLED, p, items, err);
+}
+

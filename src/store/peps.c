@@ -184,34 +184,6 @@ int store_peps_inputs(struct db_conn *c, int64_t structure_id, int year, const c
 
 /* ---- the context of a run ---- */
 
-static const struct db_stmt Q_ENROLMENT = {
-	"peps_enrolment",
-	"SELECT e.id, e.option, s.region,"
-	" (SELECT ph.phase FROM enrolment_phases ph WHERE ph.enrolment_id = e.id AND ph.start_on <= $3::date"
-	"  ORDER BY ph.start_on DESC, ph.id DESC LIMIT 1) AS phase,"
-	" (SELECT ph.phase FROM enrolment_phases ph WHERE ph.enrolment_id = e.id AND ph.start_on <= $2::date"
-	"  ORDER BY ph.start_on DESC, ph.id DESC LIMIT 1) AS phase_from"
-	" FROM enrolments e JOIN structures s ON s.id = e.structure_id"
-	" WHERE e.structure_id = $1 AND e.experiment = 'PEPS' AND e.start_on <= $3::date"
-	" AND (e.withdrawn_on IS NULL OR e.withdrawn_on >= $2::date) ORDER BY e.start_on DESC, e.id DESC LIMIT 1",
-	3
-};
-
-int store_peps_enrolment(struct db_conn *c, int64_t structure_id, const char *from, const char *to, json_t **out,
-			 struct a51_error *err)
-{
-	char sid[24];
-	const char *p[3] = { sid, from, to };
-	int rc;
-
-	snprintf(sid, sizeof(sid), "%lld", (long long)structure_id);
-	rc = store_one(c, &Q_ENROLMENT, p, out, err);
-	if (rc == A51_ENOTFOUND)
-		return a51_error_set(err, A51_EINVAL, "structure_id", "structure %lld has no PEPS enrolment over %s to %s",
-				     (long long)structure_id, from, to);
-	return rc;
-}
-
 static const struct db_stmt Q_MODEL = {
 	"peps_model",
 	"SELECT id FROM risk_models WHERE name = $1 AND region IS NULL ORDER BY version DESC LIMIT 1", 1
@@ -231,22 +203,6 @@ int store_rm_latest(struct db_conn *c, const char *name, int64_t *id, struct a51
 	*id = json_integer_value(json_object_get(row, "id"));
 	json_decref(row);
 	return 0;
-}
-
-static const struct db_stmt Q_ENROLLED = {
-	"peps_enrolled",
-	"SELECT DISTINCT e.structure_id FROM enrolments e JOIN structures s ON s.id = e.structure_id"
-	" WHERE e.experiment = 'PEPS' AND e.start_on <= $2::date AND (e.withdrawn_on IS NULL OR e.withdrawn_on >= $1::date)"
-	" AND ($3::text IS NULL OR s.region = $3) ORDER BY 1",
-	3
-};
-
-int store_peps_enrolled(struct db_conn *c, const char *from, const char *to, const char *region, json_t **items,
-			struct a51_error *err)
-{
-	const char *p[3] = { from, to, region };
-
-	return store_all(c, &Q_ENROLLED, p, items, err);
 }
 
 /* ---- runs ---- */
