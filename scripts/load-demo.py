@@ -103,8 +103,8 @@ def main():
                           file=sys.stderr)
     # risk models of the year, fitted by a51's workers, and the first structure's patientèle scored
     models = []
-    for name, target, method in (("peps-gp", "peps_perimeter", "wls"), ("town-all", "town_all", "wls"),
-                                 ("all-care-gamma", "all_care", "glm_gamma")):
+    for name, target, method in (("peps-gp", "peps_perimeter", "wls"), ("ipep-all", "all_care", "wls"),
+                                 ("town-all", "town_all", "wls"), ("all-care-gamma", "all_care", "glm_gamma")):
         body = {"name": name, "year": year, "target": target, "method": method,
                 "terms": ["age_sex", "ald_groups", "c2s", "ame", "n_chronic"],
                 "truncation": {"type": "percentile", "p": 0.99}}
@@ -124,6 +124,12 @@ def main():
         if status == 202 and wait(job["id"])["status"] == "succeeded":
             print("scores of structure %d: /v1/risk-models/%d/scores?structure_id=%d" % (first, model_id, first),
                   file=sys.stderr)
+    # IPEP: the year's run of every enrolled groupement, in one national batch
+    status, job = call("POST", "/v1/ipep/runs", {"year": year})
+    if status == 202:
+        done = wait(job["id"])
+        print("IPEP runs of %d: %s" % (year, done["result"]["url"] if done["status"] == "succeeded"
+                                     else done.get("error")), file=sys.stderr)
     # PEPS: the year's simulation for every enrolled team, in one national batch
     status, job = call("POST", "/v1/peps/runs", {"year": year, "phase": "simulation"})
     if status == 202:
