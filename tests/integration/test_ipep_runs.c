@@ -1,0 +1,477 @@
+/* IPEP runs through the API on synthetic data: a groupement loaded through
+ * the upload API and enrolled, a national risk model fitted, quality inputs
+ * recorded; then runs checked against an independent SQL computation (the
+ * patientèle, exposures and observed spending), lines adding up to totals,
+ * the same bytes on a re-run, what-ifs of every phase, batches and tenancy. */
+#include <check.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct h_db db;
+static struct h_srv srv;
+static char nat[64], ars[64], ars_other[64], gtok[64], other_tok[64], dir[512];
+static long gid, other;
+
+static json_t *api(const char *method, const char *tok, const char *body, int *st, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static json_t *api(const char *method, const char *tok, const char *body, int *st, const char *fmt, ...)
+{
+	char path[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return h_api_json(srv.port, method, path, tok, body, st);
+}
+
+static const char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *sqlf(const char *fmt, ...)
+{
+	static char out[4096];
+	char q[8192];
+	PGconn *pg = h_db_connect(&db);
+	const char *v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q, sizeof(q), fmt, ap);
+	va_end(ap);
+	v = h_sql1(pg, q);
+	snprintf(out, sizeof(out), "%s", v ? v : "(null)");
+	PQfinish(pg);
+	return out;
+}
+
+/* Submits, waits, answers the finished job. */
+static json_t *run_job(const char *tok, const char *body, const char *path)
+{
+	int st;
+	json_t *j = h_api_json(srv.port, "POST", path, tok, body, &st), *done;
+	long id;
+
+	ck_assert_msg(st == 202, "POST %s %s: %d %s", path, body, st, json_dumps(j, JSON_COMPACT));
+	id = (long)json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	done = h_wait_job(srv.port, nat, id, 120);
+	return done;
+}
+
+static json_t *ipep_run(const char *tok, const char *body)
+{
+	char path[64];
+	json_t *job, *run;
+	int st;
+
+	snprintf(path, sizeof(path), "/v1/structures/%ld/ipep/runs", gid);
+	job = run_job(tok, body, path);
+	ck_assert_msg(strcmp(json_string_value(json_object_get(job, "status")), "succeeded") == 0, "%s",
+		      json_dumps(job, JSON_COMPACT));
+	run = h_api_json(srv.port, "GET", json_string_value(json_object_get(json_object_get(job, "result"), "url")), nat,
+			 NULL, &st);
+	ck_assert_int_eq(st, 200);
+	json_decref(job);
+	return run;
+}
+
+/* Creates a synthetic structure, its members and its data; answers its id. */
+static long load_structure(const char *ref)
+{
+	char path[600], line[65536], route[64];
+	FILE *f;
+	long id = 0;
+
+	snprintf(path, sizeof(path), "%s/structures.ndjson", dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		json_error_t je;
+		json_t *s = json_loads(line, 0, &je), *m;
+		size_t i;
+		int st;
+		if (strcmp(json_string_value(json_object_get(s, "ref")), ref) != 0) {
+			json_decref(s);
+			continue;
+		}
+		{
+			json_t *body = json_pack("{s:O,s:O,s:O,s:O,s:O}", "kind", json_object_get(s, "kind"), "name",
+						 json_object_get(s, "name"), "region", json_object_get(s, "region"), "commune",
+						 json_object_get(s, "commune"), "legal_form", json_object_get(s, "legal_form"));
+			char *text = json_dumps(body, 0);
+			json_t *j = h_api_json(srv.port, "POST", "/v1/structures", nat, text, &st);
+			ck_assert_msg(st == 201, "structure %s: %d", ref, st);
+			id = (long)json_integer_value(json_object_get(j, "id"));
+			json_decref(j);
+			json_decref(body);
+			free(text);
+		}
+		json_array_foreach(json_object_get(s, "members"), i, m) {
+			char *text = json_dumps(m, 0);
+			json_t *j = api("POST", nat, text, &st, "/v1/structures/%ld/members", id);
+			ck_assert_msg(st == 201 || st == 409, "member of %s: %d", ref, st);
+			json_decref(j);
+			free(text);
+		}
+		json_decref(s);
+	}
+	fclose(f);
+	ck_assert_int_gt(id, 0);
+	snprintf(route, sizeof(route), "/v1/structures/%ld/uploads", id);
+	for (int k = 0; k < 4; k++) {
+		static const char *const kinds[] = { "patients", "mt_declarations", "claims", "stays" };
+		snprintf(path, sizeof(path), "%s/structures/%s/%s.csv", dir, ref, kinds[k]);
+		if (access(path, R_OK) == 0)
+			h_upload_csv(srv.port, nat, route, kinds[k], path);
+	}
+	return id;
+}
+
+/* A parameter set of the experiment for 2023 with the 2024 values, and one
+ * for 2024 with some values changed (for what-ifs); answers the latter's id. */
+static long parameter_sets(const char *changes)
+{
+	int st;
+	json_t *ps = api("GET", nat, NULL, &st, "/v1/parameter-sets/%s",
+			 sqlf("SELECT max(id) FROM parameter_sets WHERE experiment = 'IPEP' AND year = 2024"));
+	json_t *body = json_object_get(ps, "body"), *j, *edits;
+	json_error_t je;
+	long id = 0;
+
+	for (int k = 0; k < 2; k++) {
+		json_t *copy = json_deep_copy(body);
+		char *text;
+		if (k == 0) {
+			json_object_set_new(copy, "year", json_integer(2023));
+			json_object_set_new(copy, "label", json_string("IPEP 2023 (test: the 2024 values)"));
+		} else {
+			const char *key;
+			json_t *v;
+			edits = json_loads(changes, 0, &je);
+			json_object_foreach(edits, key, v)
+				json_object_set(json_object_get(json_object_get(copy, "parameters"), key), "value", v);
+			json_decref(edits);
+			json_object_set_new(copy, "label", json_string("IPEP 2024 (test: what-if values)"));
+		}
+		text = json_dumps(copy, 0);
+		j = h_api_json(srv.port, "POST", "/v1/parameter-sets", nat, text, &st);
+		ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
+		id = (long)json_integer_value(json_object_get(j, "id"));
+		json_decref(j);
+		json_decref(copy);
+		free(text);
+	}
+	json_decref(ps);
+	return id;
+}
+
+static long whatif_pset;
+
+static void up(void)
+{
+	char cmd[2048], path[600], scope[48];
+	json_t *job, *j;
+	int st;
+
+	h_db_create(&db, "ipep");
+	h_srv_start(&srv, db.url, (const char *const[]){ "A51_WORKERS=2", NULL });
+	h_token_cli(db.url, "national", "national", false, nat);
+	snprintf(dir, sizeof(dir), "%s/ipep-synth", getenv("A51_TEST_VARDIR") ? getenv("A51_TEST_VARDIR") : "/tmp");
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf '%s' && '%s' synth --patients 15000 --structures 10 --year 2024 --years 2 --reference 6000"
+		 " --seed 17 --out '%s' >/dev/null 2>&1",
+		 dir, getenv("A51D_BIN"), dir);
+	ck_assert_int_eq(system(cmd), 0);
+	for (int k = 0; k < 4; k++) {
+		static const char *const kinds[] = { "deprivation", "patients", "claims", "stays" };
+		snprintf(path, sizeof(path), "%s/reference/%s.csv", dir, kinds[k]);
+		h_upload_csv(srv.port, nat, "/v1/reference/uploads", kinds[k], path);
+	}
+	gid = load_structure("S009");
+	other = load_structure("S004");
+	whatif_pset = parameter_sets("{\"gains.truncate_observed\": false, \"credits.per_groupement_cents\": 5000000,"
+				     " \"credits.per_patient_cents\": 100}");
+	j = api("POST", nat, "{\"experiment\":\"IPEP\",\"start_on\":\"2023-12-28\"}", &st, "/v1/structures/%ld/enrolments",
+		gid);
+	ck_assert_msg(st == 201, "enrol: %d %s", st, json_dumps(j, JSON_COMPACT));
+	json_decref(j);
+	job = run_job(nat, "{\"name\":\"ipep-all\",\"year\":2024,\"target\":\"all_care\",\"terms\":[\"age_sex\","
+			   "\"ald_groups\",\"c2s\",\"ame\",\"n_chronic\"],\"method\":\"wls\",\"truncation\":{\"type\":"
+			   "\"percentile\",\"p\":0.99}}",
+		      "/v1/risk-models");
+	ck_assert_str_eq(json_string_value(json_object_get(job, "status")), "succeeded");
+	json_decref(job);
+	h_token_api(srv.port, nat, "ars:84", ars);
+	h_token_api(srv.port, nat, "ars:11", ars_other);
+	snprintf(scope, sizeof(scope), "structure:%ld", gid);
+	h_token_api(srv.port, nat, scope, gtok);
+	snprintf(scope, sizeof(scope), "structure:%ld", other);
+	h_token_api(srv.port, nat, scope, other_tok);
+}
+
+static void down(void)
+{
+	ck_assert_int_eq(h_srv_stop(&srv), 0);
+	h_db_drop(&db);
+}
+
+static const json_t *res(const json_t *run, const char *a, const char *b)
+{
+	return json_object_get(json_object_get(json_object_get(run, "result"), a), b);
+}
+
+#define QUALITY                                                                                               \
+	"{\"indicators\":[{\"code\":\"vaccination_65\",\"value\":62,\"previous\":55,\"deciles\":[40,45,50,54,57,60,63,66,"   \
+	"70]},{\"code\":\"rh30\",\"decreasing\":true,\"value\":11.5,\"previous\":12.2,\"deciles\":[8,9,10,10.5,11,11.5,12," \
+	"13,14]},{\"code\":\"hba1c\",\"a_la_carte\":true,\"value\":null,\"deciles\":[1,2,3,4,5,6,7,8,9]}],"              \
+	"\"experience_points\":14,\"respondents\":320}"
+
+START_TEST(quality_inputs_are_checked_and_versioned)
+{
+	int st;
+	json_t *j;
+	char *t;
+
+	j = api("PUT", nat, "{\"indicators\":[{\"code\":\"a\",\"deciles\":[3,2,1,4,5,6,7,8,9]},{\"code\":\"a\","
+			    "\"deciles\":[1,2,3,4,5,6,7,8,9]},{\"code\":\"b\",\"colour\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]},"
+			    "{\"code\":\"c\",\"value\":\"high\",\"deciles\":[1,2,3]}],\"experience_points\":-2}",
+		&st, "/v1/structures/%ld/ipep/quality/2024", gid);
+	ck_assert_int_eq(st, 422);
+	t = json_dumps(j, JSON_COMPACT);
+	ck_assert_ptr_nonnull(strstr(t, "increasing order"));
+	ck_assert_ptr_nonnull(strstr(t, "given twice"));
+	ck_assert_ptr_nonnull(strstr(t, "colour"));
+	ck_assert_ptr_nonnull(strstr(t, "indicators[3]"));
+	ck_assert_ptr_nonnull(strstr(t, "experience_points"));
+	free(t);
+	json_decref(j);
+	/* the groupement reads its inputs but the payer writes them */
+	j = api("PUT", gtok, QUALITY, &st, "/v1/structures/%ld/ipep/quality/2024", gid);
+	ck_assert_int_eq(st, 403);
+	json_decref(j);
+	for (int v = 1; v <= 2; v++) {
+		j = api("PUT", ars, QUALITY, &st, "/v1/structures/%ld/ipep/quality/2024", gid);
+		ck_assert_int_eq(st, 201);
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), v);
+		json_decref(j);
+	}
+	j = api("GET", gtok, NULL, &st, "/v1/structures/%ld/ipep/quality/2024", gid);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 2);
+	json_decref(j);
+	j = api("GET", other_tok, NULL, &st, "/v1/structures/%ld/ipep/quality/2024", gid);
+	ck_assert_int_eq(st, 404);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(official_run_against_an_independent_computation)
+{
+	json_t *run = ipep_run(nat, "{\"year\":2024}");
+	long id = (long)json_integer_value(json_object_get(run, "id"));
+	long long patients = json_integer_value(json_object_get(run, "patients"));
+	double e1, o1;
+
+	ck_assert_str_eq(json_string_value(json_object_get(run, "phase")), "phase1");
+	ck_assert(json_is_false(json_object_get(run, "what_if")));
+	/* the patientèle: declared GP a member GP on 31 December, alive that day */
+	ck_assert_int_eq(patients, strtoll(sqlf("SELECT count(DISTINCT d.patient_id) FROM mt_declarations d JOIN"
+					       " professionals g ON g.rpps = d.gp_rpps AND g.profession = 'MG' JOIN memberships m"
+					       " ON m.professional_id = g.id AND m.structure_id = %ld JOIN patients p ON p.id ="
+					       " d.patient_id WHERE daterange(m.start_on, m.end_on, '[]') @> '2024-12-31'::date"
+					       " AND daterange(d.start_on, d.end_on, '[]') @> '2024-12-31'::date AND"
+					       " daterange(make_date(p.birth_year, coalesce(p.birth_month, 1), 1), p.death_date,"
+					       " '[]') @> '2024-12-31'::date", gid), NULL, 10));
+	ck_assert_int_gt(patients, 5000);
+	ck_assert(json_is_true(res(run, "patientele", "eligible")));
+	/* phase 1: the quality is scored, the start-up credits are paid (the year's latest set, made in the
+	 * fixture: 50 000 EUR and 1 EUR a patient), not the gains */
+	ck_assert_int_eq(json_integer_value(json_object_get(run, "total_cents")), 5000000 + 100 * patients);
+	ck_assert_int_eq(json_integer_value(json_object_get(run, "parameter_set_id")), whatif_pset);
+	ck_assert(fabs(json_number_value(res(run, "quality", "points")) - (7.5 + 10.0 / 6 + 0 + 14)) < 1e-9);
+	ck_assert(json_number_value(res(run, "quality", "max_points")) == 50);
+	/* the gains per patient, from the lines: patient-year means of both years */
+	e1 = strtod(sqlf("SELECT sum(expected * exposure) / sum(exposure) FROM ipep_lines WHERE run_id = %ld", id), NULL);
+	o1 = strtod(sqlf("SELECT sum(observed)::float8 / sum(exposure) FROM ipep_lines WHERE run_id = %ld", id), NULL);
+	ck_assert_msg(fabs(e1 - json_number_value(json_array_get(res(run, "gains", "expected_pp"), 1))) < 1.0,
+		      "expected %.2f", e1);
+	ck_assert_msg(fabs(o1 - json_number_value(json_array_get(res(run, "gains", "observed_pp"), 1))) < 1.0, "observed %.2f",
+		      o1);
+	ck_assert(fabs(json_number_value(res(run, "gains", "level_gap_pp")) - (e1 - o1)) < 1.0);
+	ck_assert_int_eq(strtoll(sqlf("SELECT sum(amount_cents) FROM ipep_lines WHERE run_id = %ld", id), NULL, 10),
+			 json_integer_value(json_object_get(run, "total_cents")));
+	json_decref(run);
+}
+END_TEST
+
+/* Without truncation, the observed spending of the year is the groupement's
+ * claims and stays of its patients, and each exposure the share of the year
+ * alive: both recomputed in SQL. Phases 2 and 3 pay the gains, unmodulated
+ * then modulated; phase 1 the credits. */
+START_TEST(what_ifs_of_every_phase)
+{
+	char body[128];
+	json_t *run;
+	long id;
+	long long gains;
+
+	snprintf(body, sizeof(body), "{\"year\":2024,\"what_if\":true,\"phase\":\"phase2\",\"parameter_set_id\":%ld}",
+		 whatif_pset);
+	run = ipep_run(gtok, body);
+	id = (long)json_integer_value(json_object_get(run, "id"));
+	ck_assert(json_is_true(json_object_get(run, "what_if")));
+	{
+		const char *obs = sqlf("WITH pt AS (SELECT patient_id FROM ipep_lines WHERE run_id = %ld)"
+				       " SELECT (SELECT coalesce(sum(c.base_cents), 0) FROM claims c JOIN pt USING (patient_id)"
+				       "  WHERE c.dataset = %ld AND c.care_date BETWEEN '2024-01-01' AND '2024-12-31')"
+				       " + (SELECT coalesce(sum(s.amount_cents), 0) FROM stays s JOIN pt USING (patient_id)"
+				       "  WHERE s.dataset = %ld AND s.admission_date BETWEEN '2024-01-01' AND '2024-12-31')",
+				       id, gid, gid);
+		long long lines = strtoll(sqlf("SELECT sum(observed) FROM ipep_lines WHERE run_id = %ld", id), NULL, 10);
+		ck_assert_msg(llabs(strtoll(obs, NULL, 10) - lines) <= json_integer_value(json_object_get(run, "patients")),
+			      "observed %s vs %lld", obs, lines);
+		ck_assert_str_eq(sqlf("SELECT count(*) FROM ipep_lines l JOIN patients p ON p.id = l.patient_id WHERE"
+				      " l.run_id = %ld AND abs(l.exposure - (least(coalesce(p.death_date, '2024-12-31'),"
+				      " '2024-12-31') - greatest(make_date(p.birth_year, coalesce(p.birth_month, 1), 1),"
+				      " '2024-01-01') + 1) / 366.0) > 1e-6", id), "0");
+	}
+	gains = json_integer_value(res(run, "gains", "gains_cents"));
+	ck_assert_int_eq(json_integer_value(json_object_get(run, "total_cents")), gains);
+	/* the gains are what the formula says from the run's own figures */
+	{
+		double e = json_number_value(res(run, "gains", "level_gap_pp"));
+		double v = json_number_value(res(run, "gains", "evolution_gap_pp"));
+		double m = 0.5 * (fmax(0, e) / 3 + 2 * fmax(0, v) / 3);
+		ck_assert(llabs(gains - llround(m * (double)json_integer_value(json_object_get(run, "patients")))) <= 1);
+	}
+	json_decref(run);
+	snprintf(body, sizeof(body), "{\"year\":2024,\"what_if\":true,\"phase\":\"phase3\",\"parameter_set_id\":%ld}",
+		 whatif_pset);
+	run = ipep_run(gtok, body);
+	ck_assert_int_eq(json_integer_value(json_object_get(run, "total_cents")),
+			 llround((double)gains * json_number_value(res(run, "quality", "modulation"))));
+	json_decref(run);
+	snprintf(body, sizeof(body), "{\"year\":2024,\"what_if\":true,\"phase\":\"phase1\",\"parameter_set_id\":%ld}",
+		 whatif_pset);
+	run = ipep_run(gtok, body);
+	ck_assert_int_eq(json_integer_value(json_object_get(run, "total_cents")),
+			 5000000 + 100 * json_integer_value(json_object_get(run, "patients")));
+	ck_assert_int_eq(strtoll(sqlf("SELECT sum(amount_cents) FROM ipep_lines WHERE run_id = %lld",
+				      (long long)json_integer_value(json_object_get(run, "id"))), NULL, 10),
+			 json_integer_value(json_object_get(run, "total_cents")));
+	json_decref(run);
+}
+END_TEST
+
+START_TEST(rerun_same_bytes_and_current)
+{
+	json_t *a = ipep_run(ars, "{\"year\":2024}"), *b = ipep_run(ars, "{\"year\":2024}"), *list;
+	int st;
+
+	ck_assert_str_eq(json_string_value(json_object_get(a, "inputs_digest")),
+			 json_string_value(json_object_get(b, "inputs_digest")));
+	{
+		char *ra = json_dumps(json_object_get(a, "result"), JSON_COMPACT | JSON_SORT_KEYS);
+		char *rb = json_dumps(json_object_get(b, "result"), JSON_COMPACT | JSON_SORT_KEYS);
+		ck_assert_str_eq(ra, rb);
+		free(ra);
+		free(rb);
+	}
+	ck_assert(json_is_true(json_object_get(b, "current")));
+	list = api("GET", gtok, NULL, &st, "/v1/ipep/runs?current=true");
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(list, "items")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(list, "items"), 0), "id")),
+			 json_integer_value(json_object_get(b, "id")));
+	json_decref(list);
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+START_TEST(tenancy_and_refusals)
+{
+	int st;
+	long id = strtol(sqlf("SELECT max(id) FROM ipep_runs"), NULL, 10);
+	json_t *j;
+
+	j = api("GET", other_tok, NULL, &st, "/v1/ipep/runs/%ld", id);
+	ck_assert_int_eq(st, 404);
+	json_decref(j);
+	j = api("GET", ars_other, NULL, &st, "/v1/ipep/runs/%ld/lines", id);
+	ck_assert_int_eq(st, 404);
+	json_decref(j);
+	j = api("GET", gtok, NULL, &st, "/v1/ipep/runs/%ld/lines?limit=3", id);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 3);
+	ck_assert(json_is_string(json_object_get(j, "next")));
+	json_decref(j);
+	/* official runs are the payer's; a phase needs a what-if */
+	j = api("POST", gtok, "{\"year\":2024}", &st, "/v1/structures/%ld/ipep/runs", gid);
+	ck_assert_int_eq(st, 422);
+	json_decref(j);
+	j = api("POST", nat, "{\"year\":2024,\"phase\":\"phase3\"}", &st, "/v1/structures/%ld/ipep/runs", gid);
+	ck_assert_int_eq(st, 422);
+	json_decref(j);
+	/* a structure not enrolled has no official run */
+	j = api("POST", nat, "{\"year\":2024}", &st, "/v1/structures/%ld/ipep/runs", other);
+	ck_assert_int_eq(st, 422);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(batch_of_a_region)
+{
+	int st;
+	json_t *job = run_job(ars, "{\"year\":2024}", "/v1/ipep/runs"), *b;
+
+	ck_assert_str_eq(json_string_value(json_object_get(job, "status")), "succeeded");
+	b = h_api_json(srv.port, "GET", json_string_value(json_object_get(json_object_get(job, "result"), "url")), ars, NULL,
+		       &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(json_object_get(b, "summary"), "runs")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(json_object_get(b, "summary"),
+										       "runs"), 0), "structure_id")), gid);
+	json_decref(b);
+	b = h_api_json(srv.port, "GET", json_string_value(json_object_get(json_object_get(job, "result"), "url")), ars_other,
+		       NULL, &st);
+	ck_assert_int_eq(st, 404);
+	json_decref(b);
+	json_decref(job);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("ipep_runs");
+	TCase *tc = tcase_create("ipep_runs");
+
+	tcase_add_unchecked_fixture(tc, up, down);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, quality_inputs_are_checked_and_versioned);
+	tcase_add_test(tc, official_run_against_an_independent_computation);
+	tcase_add_test(tc, what_ifs_of_every_phase);
+	tcase_add_test(tc, rerun_same_bytes_and_current);
+	tcase_add_test(tc, tenancy_and_refusals);
+	tcase_add_test(tc, batch_of_a_region);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* Without fork: the tests build on what the previous ones stored. */
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
