@@ -75,9 +75,10 @@ wait_job() { # polls a job until it has finished; prints its status
 	done
 }
 models=()
-for method in wls glm_gamma; do
+for method in wls glm_gamma wls; do
 	name=vg
-	[[ $method == wls ]] && name=peps-gp # the model PEPS runs read
+	[[ $method == wls ]] && name=peps-gp # the models PEPS and IPEP runs read
+	[[ $method == wls && ${#models[@]} -eq 2 ]] && name=ipep-all
 	job=$(curl -s -H "$auth" -H "$json" -d "{\"name\":\"$name\",\"year\":2024,\"target\":\"town_all\",
 		\"terms\":[\"age_sex\",\"ald_groups\",\"c2s\"],\"method\":\"$method\",
 		\"truncation\":{\"type\":\"percentile\",\"p\":0.99}}" "$base/v1/risk-models" | sed 's/^{"id":\([0-9]*\).*/\1/')
@@ -104,6 +105,18 @@ job=$(curl -s -H "$auth" -H "$json" -d '{"year":2024,"phase":"prospective","what
 run=$(curl -s -H "$auth" "$base/v1/jobs/$job" | sed -n 's/.*"result":{"type":"peps_run","id":\([0-9]*\).*/\1/p')
 for p in "/v1/peps/runs/$run" "/v1/peps/runs/$run/lines" "/v1/peps/runs/$run/lines?format=csv" \
 	"/v1/peps/runs/$run/distribution?key=fte" "/v1/peps/runs?limit=5"; do
+	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" "$base$p" >>"$out/codes.txt"
+done
+# An IPEP what-if of the structure, with quality inputs, then its reads.
+curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" -H "$json" -X PUT "$base/v1/structures/$sid/ipep/quality/2024" \
+	-d '{"indicators":[{"code":"v","value":5,"previous":4,"deciles":[1,2,3,4,5,6,7,8,9]}],"experience_points":3}' \
+	>>"$out/codes.txt"
+job=$(curl -s -H "$auth" -H "$json" -d '{"year":2024,"what_if":true,"phase":"phase3"}' \
+	"$base/v1/structures/$sid/ipep/runs" | sed 's/^{"id":\([0-9]*\).*/\1/')
+[[ $(wait_job "$job") == succeeded ]] || die "valgrind: IPEP job $job did not succeed"
+run=$(curl -s -H "$auth" "$base/v1/jobs/$job" | sed -n 's/.*"result":{"type":"ipep_run","id":\([0-9]*\).*/\1/p')
+for p in "/v1/ipep/runs/$run" "/v1/ipep/runs/$run/lines" "/v1/ipep/runs/$run/lines?format=csv" "/v1/ipep/runs?limit=5" \
+	"/v1/structures/$sid/ipep/quality/2024"; do
 	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" "$base$p" >>"$out/codes.txt"
 done
 n=$(wc -l <"$out/codes.txt")
