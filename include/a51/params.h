@@ -128,5 +128,26 @@ struct ipep_params {
 
 int params_read_ipep(const json_t *body, struct ipep_params *out, struct a51_error *err);
 
+/* What EDS episodes and runs need (domain.md §4, the preface). */
+struct eds_params {
+	int window_before, window_after, lookback, transfer_gap;
+	char root_pth[8], root_ptg[8], root_colectomy[8];
+	char colectomy_diagnoses[PARAMS_LIST_MAX][8];
+	int n_colectomy_diagnoses;
+	char palliative_diagnoses[PARAMS_LIST_MAX][8];
+	int n_palliative_diagnoses;
+	char total_colectomy_acts[PARAMS_LIST_MAX][8];
+	int n_total_colectomy_acts;
+	char planned_ghm_prefixes[PARAMS_LIST_MAX][8];
+	int n_planned_ghm_prefixes;
+	char model_pth[64], model_ptg[64], model_colectomy[64];
+	double gain_share, loss_share, stop_gain, stop_loss;
+	int two_sided_from;
+	double quality_envelope;
+	char rounding[24];
+	char payment_due[8];
+};
+int params_read_eds(const json_t *body, struct eds_params *out, struct a51_error *err);
+
 
 #endif

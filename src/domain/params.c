@@ -127,6 +127,28 @@ static const struct param_def ipep_schema[] = {
 static const struct param_def eds_schema[] = {
 	WORDS(EXP_EDS, "eligibility.kinds", 11, "structure kinds that may take part (ES)"),
 	FLAG(EXP_EDS, "eligibility.require_finess", "the structure must have a FINESS number"),
+	INTS(EXP_EDS, "episodes.window_before_days", 0, 365, "the window opens this many days before admission"),
+	INTS(EXP_EDS, "episodes.window_after_days", 0, 365, "the window closes this many days after the index discharge"),
+	INTS(EXP_EDS, "episodes.lookback_days", 0, 3650, "a similar intervention this many days before excludes"),
+	INTS(EXP_EDS, "episodes.transfer_gap_days", 0, 7, "an MCO transfer admitted within this many days is chained"),
+	TEXT(EXP_EDS, "trigger.pth_ghm_root", 5, "GHM root of a total hip replacement"),
+	TEXT(EXP_EDS, "trigger.ptg_ghm_root", 5, "GHM root of a total knee replacement"),
+	TEXT(EXP_EDS, "trigger.colectomy_ghm_root", 5, "GHM root of a colectomy"),
+	WORDS(EXP_EDS, "trigger.colectomy_diagnoses", 7, "main diagnoses (ICD-10 prefixes) of a colectomy for colon cancer"),
+	WORDS(EXP_EDS, "exclusions.palliative_diagnoses", 7, "diagnoses (ICD-10 prefixes) of a discharge to palliative care"),
+	WORDS(EXP_EDS, "exclusions.total_colectomy_acts", 7, "CCAM acts of a total colectomy"),
+	WORDS(EXP_EDS, "complications.planned_ghm_prefixes", 7, "GHM prefixes of planned sessions: not complications"),
+	TEXT(EXP_EDS, "model.pth", 63, "name of the risk model of hip episodes"),
+	TEXT(EXP_EDS, "model.ptg", 63, "name of the risk model of knee episodes"),
+	TEXT(EXP_EDS, "model.colectomy", 63, "name of the risk model of colectomy episodes"),
+	NUM(EXP_EDS, "reconciliation.gain_share", 0, 1, "share of a gain (target above actual) paid to the establishment"),
+	NUM(EXP_EDS, "reconciliation.loss_share", 0, 1, "two-sided: share of a loss the establishment pays back"),
+	NUM(EXP_EDS, "reconciliation.stop_gain", 0, 1, "two-sided: the gain paid is at most this share of the target"),
+	NUM(EXP_EDS, "reconciliation.stop_loss", 0, 1, "two-sided: the loss paid back is at most this share of the target"),
+	INTS(EXP_EDS, "reconciliation.two_sided_from_year", 2018, 2100, "two-sided reconciliation from this year on"),
+	NUM(EXP_EDS, "quality.envelope_share", 0, 1, "the quality envelope, as a share of the target, at a full score"),
+	CHOICE(EXP_EDS, "payment.rounding", "half_up,half_even,down", "how amounts become whole cents"),
+	TEXT(EXP_EDS, "payment.due", 5, "the reconciliation is due on this MM-DD of the next year"),
 };
 
 const struct param_def *params_schema(int experiment, size_t *n)
@@ -447,11 +469,13 @@ size_t params_validate(const json_t *body, json_t *errors)
 	}
 	/* rules across values (C_ecart + C_evolution = 1) and shapes (2024Q1,
 	 * MM-DD) that the readers check: a set that validates must read */
-	if (n == 0 && (exp == EXP_PEPS || exp == EXP_IPEP)) {
+	if (n == 0 && exp != EXP_NONE) {
 		struct a51_error err = { 0 };
 		struct peps_params kp;
 		struct ipep_params ip;
-		int rc = exp == EXP_PEPS ? params_read_peps(body, &kp, &err) : params_read_ipep(body, &ip, &err);
+		struct eds_params xp;
+		int rc = exp == EXP_PEPS ? params_read_peps(body, &kp, &err)
+			 : exp == EXP_IPEP ? params_read_ipep(body, &ip, &err) : params_read_eds(body, &xp, &err);
 		if (rc < 0)
 			n += fault(errors, err.field, "%s", err.message);
 	}
@@ -552,6 +576,36 @@ static const struct param_slot ipep_slots[] = {
 	I_ONE("credits.per_patient_cents", credits_per_patient_cents),
 	I_ONE("payment.rounding", rounding),
 	I_ONE("payment.due", payment_due),
+};
+
+#define X_ONE(key, f) { EXP_EDS, key, offsetof(struct eds_params, f), sizeof(((struct eds_params *)0)->f), 0 }
+#define X_WORDS(key, f, nf) \
+	{ EXP_EDS, key, offsetof(struct eds_params, f), sizeof(((struct eds_params *)0)->f[0]), \
+	  offsetof(struct eds_params, nf) }
+
+static const struct param_slot eds_slots[] = {
+	X_ONE("episodes.window_before_days", window_before),
+	X_ONE("episodes.window_after_days", window_after),
+	X_ONE("episodes.lookback_days", lookback),
+	X_ONE("episodes.transfer_gap_days", transfer_gap),
+	X_ONE("trigger.pth_ghm_root", root_pth),
+	X_ONE("trigger.ptg_ghm_root", root_ptg),
+	X_ONE("trigger.colectomy_ghm_root", root_colectomy),
+	X_WORDS("trigger.colectomy_diagnoses", colectomy_diagnoses, n_colectomy_diagnoses),
+	X_WORDS("exclusions.palliative_diagnoses", palliative_diagnoses, n_palliative_diagnoses),
+	X_WORDS("exclusions.total_colectomy_acts", total_colectomy_acts, n_total_colectomy_acts),
+	X_WORDS("complications.planned_ghm_prefixes", planned_ghm_prefixes, n_planned_ghm_prefixes),
+	X_ONE("model.pth", model_pth),
+	X_ONE("model.ptg", model_ptg),
+	X_ONE("model.colectomy", model_colectomy),
+	X_ONE("reconciliation.gain_share", gain_share),
+	X_ONE("reconciliation.loss_share", loss_share),
+	X_ONE("reconciliation.stop_gain", stop_gain),
+	X_ONE("reconciliation.stop_loss", stop_loss),
+	X_ONE("reconciliation.two_sided_from_year", two_sided_from),
+	X_ONE("quality.envelope_share", quality_envelope),
+	X_ONE("payment.rounding", rounding),
+	X_ONE("payment.due", payment_due),
 };
 
 static int read_experiment(const json_t *body, struct a51_error *err)
@@ -760,4 +814,23 @@ int params_read_ipep(const json_t *body, struct ipep_params *out, struct a51_err
 	if (rc < 0)
 		memset(out, 0, sizeof(*out));
 	return rc;
+}
+
+int params_read_eds(const json_t *body, struct eds_params *out, struct a51_error *err)
+{
+	int exp, rc;
+
+	memset(out, 0, sizeof(*out));
+	exp = read_experiment(body, err);
+	if (exp < 0)
+		return exp;
+	if (exp != EXP_EDS)
+		return a51_error_set(err, A51_EINVAL, "experiment", "an EDS parameter set is needed");
+	if ((rc = read_slots(body, exp, eds_slots, A51_ARRAY_LEN(eds_slots), out, sizeof(*out), err)) < 0)
+		return rc;
+	if (!month_day_ok(out->payment_due)) {
+		memset(out, 0, sizeof(*out));
+		return a51_error_set(err, A51_EINVAL, "parameters.payment.due.value", "a MM-DD every year has");
+	}
+	return 0;
 }

@@ -77,7 +77,29 @@ static const char ipep_body[] = "{\"experiment\": \"IPEP\", \"year\": 2025, \"la
 
 static const char eds_body[] = "{\"experiment\": \"EDS\", \"year\": 2025, \"label\": \"EDS test\", \"parameters\": {"
 	"\"eligibility.kinds\": " E("[\"ES\"]", "S") ","
-	"\"eligibility.require_finess\": " E("true", "I") "}}";
+	"\"eligibility.require_finess\": " E("true", "I") ","
+	"\"episodes.window_before_days\": " E("60", "NF") ","
+	"\"episodes.window_after_days\": " E("90", "B") ","
+	"\"episodes.lookback_days\": " E("365", "S") ","
+	"\"episodes.transfer_gap_days\": " E("1", "I") ","
+	"\"trigger.pth_ghm_root\": " E("\"08C48\"", "S") ","
+	"\"trigger.ptg_ghm_root\": " E("\"08C24\"", "S") ","
+	"\"trigger.colectomy_ghm_root\": " E("\"06C04\"", "S") ","
+	"\"trigger.colectomy_diagnoses\": " E("[\"C18\"]", "I") ","
+	"\"exclusions.palliative_diagnoses\": " E("[\"Z515\"]", "I") ","
+	"\"exclusions.total_colectomy_acts\": " E("[\"HHFA011\"]", "I") ","
+	"\"complications.planned_ghm_prefixes\": " E("[\"28Z\"]", "I") ","
+	"\"model.pth\": " E("\"eds-pth\"", "I") ","
+	"\"model.ptg\": " E("\"eds-ptg\"", "I") ","
+	"\"model.colectomy\": " E("\"eds-colectomy\"", "I") ","
+	"\"reconciliation.gain_share\": " E("0.5", "NF") ","
+	"\"reconciliation.loss_share\": " E("0.5", "NF") ","
+	"\"reconciliation.stop_gain\": " E("0.1", "NF") ","
+	"\"reconciliation.stop_loss\": " E("0.1", "NF") ","
+	"\"reconciliation.two_sided_from_year\": " E("2021", "S-trunc") ","
+	"\"quality.envelope_share\": " E("0", "NF") ","
+	"\"payment.rounding\": " E("\"half_up\"", "I") ","
+	"\"payment.due\": " E("\"06-30\"", "NF") "}}";
 
 static json_t *parse(const char *text)
 {
@@ -241,6 +263,28 @@ static const struct schema_key schema_keys[] = {
 	{ EXP_IPEP, "payment.due", PT_STRING, 1, 5 },
 	{ EXP_EDS, "eligibility.kinds", PT_STRING_LIST, 1, 11 },
 	{ EXP_EDS, "eligibility.require_finess", PT_BOOL, 0, 0 },
+	{ EXP_EDS, "episodes.window_before_days", PT_INT, 0, 365 },
+	{ EXP_EDS, "episodes.window_after_days", PT_INT, 0, 365 },
+	{ EXP_EDS, "episodes.lookback_days", PT_INT, 0, 3650 },
+	{ EXP_EDS, "episodes.transfer_gap_days", PT_INT, 0, 7 },
+	{ EXP_EDS, "trigger.pth_ghm_root", PT_STRING, 1, 5 },
+	{ EXP_EDS, "trigger.ptg_ghm_root", PT_STRING, 1, 5 },
+	{ EXP_EDS, "trigger.colectomy_ghm_root", PT_STRING, 1, 5 },
+	{ EXP_EDS, "trigger.colectomy_diagnoses", PT_STRING_LIST, 1, 7 },
+	{ EXP_EDS, "exclusions.palliative_diagnoses", PT_STRING_LIST, 1, 7 },
+	{ EXP_EDS, "exclusions.total_colectomy_acts", PT_STRING_LIST, 1, 7 },
+	{ EXP_EDS, "complications.planned_ghm_prefixes", PT_STRING_LIST, 1, 7 },
+	{ EXP_EDS, "model.pth", PT_STRING, 1, 63 },
+	{ EXP_EDS, "model.ptg", PT_STRING, 1, 63 },
+	{ EXP_EDS, "model.colectomy", PT_STRING, 1, 63 },
+	{ EXP_EDS, "reconciliation.gain_share", PT_NUMBER, 0, 1 },
+	{ EXP_EDS, "reconciliation.loss_share", PT_NUMBER, 0, 1 },
+	{ EXP_EDS, "reconciliation.stop_gain", PT_NUMBER, 0, 1 },
+	{ EXP_EDS, "reconciliation.stop_loss", PT_NUMBER, 0, 1 },
+	{ EXP_EDS, "reconciliation.two_sided_from_year", PT_INT, 2018, 2100 },
+	{ EXP_EDS, "quality.envelope_share", PT_NUMBER, 0, 1 },
+	{ EXP_EDS, "payment.rounding", PT_STRING, 1, 23 },
+	{ EXP_EDS, "payment.due", PT_STRING, 1, 5 },
 };
 
 START_TEST(schema_is_the_documented_keys)
@@ -730,6 +774,7 @@ START_TEST(every_schema_key_is_read)
 			struct patientele_params pp;
 			struct peps_params kp;
 			struct ipep_params ip;
+			struct eds_params xp;
 			struct a51_error e1 = { 0 }, e2 = { 0 }, e3 = { 0 };
 			char want[64];
 			int r1, r2, r3;
@@ -738,7 +783,7 @@ START_TEST(every_schema_key_is_read)
 			r1 = params_read_eligibility(copy, &ep, &e1);
 			r2 = params_read_patientele(copy, &pp, &e2);
 			r3 = exp == EXP_PEPS ? params_read_peps(copy, &kp, &e3)
-			     : exp == EXP_IPEP ? params_read_ipep(copy, &ip, &e3) : 0;
+			     : exp == EXP_IPEP ? params_read_ipep(copy, &ip, &e3) : params_read_eds(copy, &xp, &e3);
 			snprintf(want, sizeof(want), "parameters.%s.value", defs[i].key);
 			ck_assert_msg(r1 + r2 + r3 == A51_EINVAL, "%s: r1 %d r2 %d r3 %d", defs[i].key, r1, r2, r3);
 			ck_assert_str_eq(r1 ? e1.field : r2 ? e2.field : e3.field, want);
@@ -863,6 +908,28 @@ static const struct {
 	{ "IPEP", "payment.due", "NF", NULL },
 	{ "EDS", "eligibility.kinds", "S", SANTEGOUV },
 	{ "EDS", "eligibility.require_finess", "I", NULL },
+	{ "EDS", "episodes.window_before_days", "NF", NULL },
+	{ "EDS", "episodes.window_after_days", "B", NULL },
+	{ "EDS", "episodes.lookback_days", "S", "sources/002" },
+	{ "EDS", "episodes.transfer_gap_days", "I", NULL },
+	{ "EDS", "trigger.pth_ghm_root", "S", "sources/002" },
+	{ "EDS", "trigger.ptg_ghm_root", "S", "sources/002" },
+	{ "EDS", "trigger.colectomy_ghm_root", "S", "sources/002" },
+	{ "EDS", "trigger.colectomy_diagnoses", "I", NULL },
+	{ "EDS", "exclusions.palliative_diagnoses", "I", NULL },
+	{ "EDS", "exclusions.total_colectomy_acts", "I", NULL },
+	{ "EDS", "complications.planned_ghm_prefixes", "I", NULL },
+	{ "EDS", "model.pth", "I", NULL },
+	{ "EDS", "model.ptg", "I", NULL },
+	{ "EDS", "model.colectomy", "I", NULL },
+	{ "EDS", "reconciliation.gain_share", "NF", NULL },
+	{ "EDS", "reconciliation.loss_share", "NF", NULL },
+	{ "EDS", "reconciliation.stop_gain", "NF", NULL },
+	{ "EDS", "reconciliation.stop_loss", "NF", NULL },
+	{ "EDS", "reconciliation.two_sided_from_year", "S-trunc", "sources/002" },
+	{ "EDS", "quality.envelope_share", "NF", NULL },
+	{ "EDS", "payment.rounding", "I", NULL },
+	{ "EDS", "payment.due", "NF", NULL },
 };
 
 START_TEST(seeds_carry_tags_and_sources)
