@@ -75,6 +75,7 @@ struct eds_episode {
 	int mco_days;                 /* length of the episode's MCO stays (index chain and re-admissions) */
 	bool pre_biology;             /* a biology claim before admission (anaemia, undernutrition screening) */
 	int chemo_delay;              /* days from admission to the first chemotherapy session; -1: none */
+	bool died_in_window;          /* after the index stay: the window ends on that day */
 };
 
 /* Where each stay and claim of the patient went: the episode (index in the
@@ -86,10 +87,11 @@ struct eds_assignment {
 
 /* Builds the episodes of one patient of an establishment for one option (the
  * stays and claims sorted by date): triggers admitted in [from, to] at
- * finess. episodes gets at most max. stay_at and claim_at (n entries each)
+ * finess (NULL: anywhere), for a patient who died on death (INT32_MAX: alive).
+ * episodes gets at most max. stay_at and claim_at (n entries each)
  * get where every item went. Returns the number of episodes. */
 size_t eds_build(const struct eds_params *p, int option, const char *finess, int32_t from, int32_t to,
-		 const struct eds_stay *stays, size_t nstays, const struct eds_claim *claims, size_t nclaims,
+		 int32_t death, const struct eds_stay *stays, size_t nstays, const struct eds_claim *claims, size_t nclaims,
 		 struct eds_episode *episodes, size_t max, struct eds_assignment *stay_at,
 		 struct eds_assignment *claim_at);
 
