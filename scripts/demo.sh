@@ -53,7 +53,7 @@ if ! curl -fs -H "Authorization: Bearer $token" "$url/v1/structures?limit=1" | g
 	say "generating a synthetic region (100 000 patients, 30 structures, 2023-2024) and loading it"
 	rm -rf "$data"
 	"$A51_BUILD/a51d" synth --patients 100000 --structures 30 --year 2024 --years 2 --reference 60000 \
-		--seed 51 --out "$data"
+		--seed 51 --surgery-rate 3 --out "$data"
 	python3 "$A51_ROOT/scripts/load-demo.py" "$url" "$token" "$data"
 fi
 cat >&2 <<BANNER

@@ -88,7 +88,8 @@ def main():
     # enrol what is eligible on 1 January of the year
     on = "%d-01-01" % year
     for ref, (sid, s) in ids.items():
-        for experiment, option in (("PEPS", "whole"), ("IPEP", None), ("EDS", "PTH")):
+        for experiment, option in (("PEPS", "whole"), ("IPEP", None), ("EDS", "PTH"), ("EDS", "PTG"),
+                                   ("EDS", "COLECTOMY")):
             q = "/v1/structures/%d/eligibility?experiment=%s&on=%s" % (sid, experiment, on)
             if option:
                 q += "&option=" + option
@@ -112,6 +113,15 @@ def main():
         if status != 202:
             sys.exit("risk model %s: %d %s" % (name, status, job))
         models.append((name, job["id"]))
+    # EDS: one model of episodes per option, on the cost of the episode at admission's risk factors
+    for option, method in (("PTH", "log_ols"), ("PTG", "log_ols"), ("COLECTOMY", "glm_gamma")):
+        body = {"name": "eds-" + option.lower(), "year": year, "target": "episode", "episode_option": option,
+                "method": method, "terms": ["age_sex", "ald_groups", "c2s"] if option != "COLECTOMY"
+                else ["ald_groups", "c2s"]}
+        status, job = call("POST", "/v1/risk-models", body)
+        if status != 202:
+            sys.exit("risk model %s: %d %s" % (body["name"], status, job))
+        models.append((body["name"], job["id"]))
     for name, job_id in models:
         job = wait(job_id)
         if job["status"] != "succeeded":
@@ -130,6 +140,12 @@ def main():
         done = wait(job["id"])
         print("IPEP runs of %d: %s" % (year, done["result"]["url"] if done["status"] == "succeeded"
                                      else done.get("error")), file=sys.stderr)
+    # EDS: the year's reconciliation of every enrolled establishment and option, in one national batch
+    status, job = call("POST", "/v1/eds/runs", {"year": year})
+    if status == 202:
+        done = wait(job["id"])
+        print("EDS runs of %d: %s" % (year, done["result"]["url"] if done["status"] == "succeeded"
+                                    else done.get("error")), file=sys.stderr)
     # PEPS: the year's simulation for every enrolled team, in one national batch
     status, job = call("POST", "/v1/peps/runs", {"year": year, "phase": "simulation"})
     if status == 202:

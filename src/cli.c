@@ -202,6 +202,8 @@ int cli_synth(int argc, char **argv, int idx)
 			ip = &o.year, lo = 2018, hi = 2100;
 		else if (strcmp(a, "--years") == 0)
 			ip = &o.years, lo = 1, hi = 5;
+		else if (strcmp(a, "--surgery-rate") == 0)
+			ip = &o.surgery_rate, lo = 1, hi = 50;
 		else if (strcmp(a, "--seed") == 0) {
 			if (!val || util_parse_i64(val, 0, INT64_MAX, &v) < 0) {
 				fprintf(stderr, "a51d: --seed needs a non-negative integer\n");
@@ -226,7 +228,7 @@ int cli_synth(int argc, char **argv, int idx)
 	}
 	if (!o.out) {
 		fprintf(stderr, "usage: a51d synth --patients N --structures M --year Y --seed S --out DIR "
-				"[--reference N] [--years K] [--region CODE]\n");
+				"[--reference N] [--years K] [--region CODE] [--surgery-rate K]\n");
 		return 2;
 	}
 	if (synth_run(&o, &counts, &err) < 0) {

@@ -33,6 +33,7 @@ static void usage(FILE *out)
 		"  a51d [options] token list [--all] | token revoke ID\n"
 		"  a51d synth --patients N --structures M --year Y --seed S --out DIR\n"
 		"                     [--reference N] [--years K] [--region CODE]   write synthetic data\n"
+		"                     [--surgery-rate K]   (K times the surgical episodes)\n"
 		"  a51d sql population              print the SQL that reads a risk model's population\n"
 		"  a51d sql peps-inputs             print the SQL that reads a structure's PEPS inputs\n"
 		"  a51d --help | --version\n\n",

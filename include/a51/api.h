@@ -142,6 +142,9 @@ void api_jobs_list(struct http_request *r);
 void api_jobs_cancel(struct http_request *r);
 /* A job row as users read it: url, eta_s, result {type, id, url}. Returns job. */
 json_t *api_job_view(json_t *job);
+/* Queues the job in c's transaction, commits, answers 202 with the job and
+ * its Location (or the problem). */
+void api_job_submit(struct http_request *r, struct db_conn *c, const struct job_new *jn);
 
 /* riskmodels.c */
 void api_risk_models_create(struct http_request *r);
@@ -171,6 +174,15 @@ void api_ipep_runs_list(struct http_request *r);
 void api_ipep_run_get(struct http_request *r);
 void api_ipep_run_lines(struct http_request *r);
 void api_ipep_batch_get(struct http_request *r);
+
+/* eds.c */
+void api_eds_run_create(struct http_request *r);
+void api_eds_batch_create(struct http_request *r);
+void api_eds_runs_list(struct http_request *r);
+void api_eds_run_get(struct http_request *r);
+void api_eds_run_episodes(struct http_request *r);
+void api_eds_episode_get(struct http_request *r);
+void api_eds_batch_get(struct http_request *r);
 
 /* audit.c */
 void api_audit_list(struct http_request *r);

@@ -117,4 +117,23 @@ struct eds_reconciliation {
 int eds_reconcile(const struct eds_params *p, int phase, int year, const double *expected, const int64_t *actual,
 		  size_t n, double quality_score, struct eds_reconciliation *out, struct a51_error *err);
 
+/* The quality indicators (domain.md §4.2: defined with the HAS, list not
+ * published): complication rate needing re-hospitalisation, mean length of
+ * the episode's MCO stays, share of episodes with pre-operative biology
+ * screening, mean delay from surgery to chemotherapy (colectomy). */
+enum eds_indicator { EDS_IND_COMPL = 0, EDS_IND_LOS, EDS_IND_PREOP, EDS_IND_CHEMO, EDS__INDICATORS };
+int eds_indicator_parse(const char *code);  /* "COMPL" -> EDS_IND_COMPL; -1 */
+const char *eds_indicator_name(int ind);
+
+struct eds_indicators {
+	double value[EDS__INDICATORS];
+	bool have[EDS__INDICATORS];
+};
+/* The quality score, 0..1: each indicator the parameter set lists that both
+ * the establishment and the reference have scores 1 when at least as good as
+ * the reference (lower is better, but for PREOP), else 0; the score is their
+ * mean, 0 when none could be scored. scored[i]: 1, 0, or -1 not scored. */
+double eds_quality_score(const struct eds_params *p, const struct eds_indicators *est, const struct eds_indicators *ref,
+			 int scored[EDS__INDICATORS]);
+
 #endif

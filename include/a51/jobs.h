@@ -85,5 +85,18 @@ int job_peps_run(struct job_ctx *ctx, struct a51_error *err);
 int job_peps_batch(struct job_ctx *ctx, struct a51_error *err);
 int job_ipep_run(struct job_ctx *ctx, struct a51_error *err);
 int job_ipep_batch(struct job_ctx *ctx, struct a51_error *err);
+int job_eds_run(struct job_ctx *ctx, struct a51_error *err);
+int job_eds_batch(struct job_ctx *ctx, struct a51_error *err);
+
+/* The reference episodes of an episode risk model (def->target RT_EPISODE)
+ * as population rows, and what the model keeps of them besides its
+ * coefficients: the complications forfait, the reference indicators, the
+ * episodes excluded by reason (*stats). In a transaction. */
+struct rm_def;
+struct rm_patient;
+struct sha256;
+int eds_fit_population(struct db_conn *c, const struct rm_def *def, struct sha256 *digest,
+		       int (*add)(void *ctx, const struct rm_patient *pt, struct a51_error *err), void *ctx,
+		       json_t **stats, struct a51_error *err);
 
 #endif

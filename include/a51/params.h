@@ -144,6 +144,8 @@ struct eds_params {
 	double gain_share, loss_share, stop_gain, stop_loss;
 	int two_sided_from;
 	double quality_envelope;
+	char quality_indicators[PARAMS_LIST_MAX][8]; /* enum eds_indicator codes */
+	int n_quality_indicators;
 	char rounding[24];
 	char payment_due[8];
 };

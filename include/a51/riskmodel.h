@@ -11,7 +11,7 @@
 
 #include "a51/error.h"
 
-enum rm_target { RT_NONE = 0, RT_PEPS_PERIMETER, RT_TOWN_ALL, RT_ALL_CARE };
+enum rm_target { RT_NONE = 0, RT_PEPS_PERIMETER, RT_TOWN_ALL, RT_ALL_CARE, RT_EPISODE };
 enum rm_method { RM_NONE = 0, RM_OLS, RM_WLS, RM_LOG_OLS, RM_GLM_GAMMA, RM_GLM_POISSON };
 enum rm_term { TERM_AGE_SEX = 0, TERM_ALD_GROUPS, TERM_C2S, TERM_AME, TERM_N_CHRONIC, TERM_DEPRIVATION, TERM__COUNT };
 enum rm_truncation { TRUNC_NONE = 0, TRUNC_PERCENTILE, TRUNC_WINSORIZE };
@@ -29,6 +29,7 @@ struct rm_def {
 	char acts[RM_MAX_ACTS][8];  /* the claims that make the target (act codes); empty: every act */
 	int nacts;
 	bool include_stays;         /* hospital stays (all_care) */
+	char episode_option[12];    /* RT_EPISODE: PTH, PTG or COLECTOMY (eds.h) */
 	unsigned terms;             /* bits of enum rm_term */
 	int interactions[RM_MAX_INTERACTIONS][2];
 	int ninteractions;

@@ -10,6 +10,7 @@
 
 #include "a51/auth.h"
 #include "a51/db.h"
+#include "a51/eds.h"
 #include "a51/eligibility.h"
 #include "a51/error.h"
 #include "a51/migrate.h"
@@ -455,6 +456,96 @@ int store_ipep_batch_insert(struct db_conn *c, const struct actor *a, int year, 
 int store_ipep_batch_finish(struct db_conn *c, int64_t id, const json_t *summary, struct a51_error *err);
 int store_ipep_batch_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
 			 struct a51_error *err);
+
+/* ---- EDS runs (store/eds.c) ---- */
+
+/* One patient of an EDS source: who, ALD spells, and the stays, claims and
+ * questionnaire answers of the data period, each sorted by date. Stay and
+ * claim refs, and answers' questionnaire, are offsets into refs (NUL-ended). */
+struct eds_answer {
+	int32_t day;
+	int64_t questionnaire;
+	int item, answer;
+};
+struct eds_source_patient {
+	int64_t id;
+	int sex, birth_year, birth_month;
+	int32_t death;                     /* INT32_MAX: alive */
+	bool c2s, ame;
+	struct { int code; int32_t start, end; } *ald; /* end INT32_MAX: open */
+	size_t nald;
+	struct eds_stay *stays;
+	size_t nstays;
+	struct eds_claim *claims;
+	size_t nclaims;
+	struct eds_answer *answers;
+	size_t nanswers;
+	char *refs;
+	size_t nrefs;
+};
+struct eds_source_query {
+	int64_t dataset;                   /* 0: the reference data */
+	const char *from, *to;             /* trigger admissions */
+	const char *data_from, *data_to;   /* what is read of each patient */
+	const char *roots;                 /* GHM roots, a text[] literal: {08C48} */
+	const char *finess;                /* the establishment; NULL: any */
+	const char *region;                /* patients living there; NULL: all */
+};
+typedef int (*store_eds_patient_fn)(void *ctx, const struct eds_source_patient *pt, struct a51_error *err);
+/* Streams the patients, ordered by id (COPY; in a transaction); digest, when
+ * given, is fed the rows as sent. */
+int store_eds_source(struct db_conn *c, const struct eds_source_query *q, struct sha256 *digest,
+		     store_eds_patient_fn fn, void *ctx, struct a51_error *err);
+const char *store_eds_source_sql(void);
+/* The FINESS of a structure ("" when it has none). */
+int store_structure_finess(struct db_conn *c, int64_t structure_id, char out[16], struct a51_error *err);
+/* The structure's live enrolment of one option over [from, to] (see store_enrolment_over). */
+int store_enrolment_option_over(struct db_conn *c, int64_t structure_id, const char *experiment, const char *option,
+				const char *from, const char *to, json_t **out, struct a51_error *err);
+/* EDS enrolments live over [from, to]: [{structure_id, option}], of a region and option (NULL: all). */
+int store_eds_enrolled(struct db_conn *c, const char *from, const char *to, const char *region, const char *option,
+		       json_t **items, struct a51_error *err);
+struct eds_run_record {
+	int64_t id;                        /* from store_eds_run_reserve */
+	int64_t structure_id, enrolment_id, parameter_set_id, model_id, batch_id, job_id;
+	const char *region, *option, *phase, *inputs_digest, *code_version;
+	int year, episodes, included;
+	bool what_if;
+	int64_t total_cents;
+	const json_t *result;
+};
+/* A run's id, taken before its episodes are written. */
+int store_eds_run_reserve(struct db_conn *c, int64_t *id, struct a51_error *err);
+int store_eds_run_insert(struct db_conn *c, const struct actor *a, const struct eds_run_record *r, int64_t *id,
+			 struct a51_error *err);
+/* Episodes and items go in by COPY: begin, db_copy_in_put(), db_copy_in_end(). */
+int store_eds_episodes_begin(struct db_conn *c, struct a51_error *err);
+int store_eds_items_begin(struct db_conn *c, struct a51_error *err);
+int store_eds_run_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err);
+struct eds_run_filter {
+	int64_t structure_id, batch_id, before_id;
+	int year, limit;
+	bool current_only;
+	const char *what_if, *option;
+};
+int store_eds_runs_list(struct db_conn *c, const struct caller *caller, const struct eds_run_filter *f, json_t **items,
+			struct a51_error *err);
+struct eds_episode_filter {
+	int64_t run_id;
+	const char *included;              /* "true", "false"; NULL: both */
+	const char *reason;                /* an exclusion reason; NULL: any */
+	bool complications_only;
+	int after, limit, no;              /* no: one episode; 0: a page */
+};
+int store_eds_episodes(struct db_conn *c, const struct caller *caller, const struct eds_episode_filter *f,
+		       json_t **items, struct a51_error *err);
+/* The stays and claims of an episode (run already checked in scope). */
+int store_eds_items(struct db_conn *c, int64_t run_id, int no, json_t **items, struct a51_error *err);
+int store_eds_batch_insert(struct db_conn *c, const struct actor *a, int year, const char *region, int64_t job_id,
+			   int64_t *id, struct a51_error *err);
+int store_eds_batch_finish(struct db_conn *c, int64_t id, const json_t *summary, struct a51_error *err);
+int store_eds_batch_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+			struct a51_error *err);
 
 /* ---- jobs (store/jobs.c) ---- */
 

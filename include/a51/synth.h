@@ -19,6 +19,7 @@ struct synth_options {
 	int year;             /* the last year of data */
 	int years;            /* years of claims and stays, ending with `year` */
 	uint64_t seed;
+	int surgery_rate;     /* multiplies the rates of surgical episodes (EDS tests and demos); 0 or 1: as is */
 	char region[4];
 	const char *out;      /* directory, created if needed */
 	const unsigned char *pseudo_key; /* only to print nothing: NIRs are written in clear for upload */

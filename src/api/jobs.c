@@ -43,6 +43,8 @@ static json_t *job_view(json_t *j)
 			{ "peps_batch", "/v1/peps/batches/" },
 			{ "ipep_run", "/v1/ipep/runs/" },
 			{ "ipep_batch", "/v1/ipep/batches/" },
+			{ "eds_run", "/v1/eds/runs/" },
+			{ "eds_batch", "/v1/eds/batches/" },
 		};
 		json_t *url = json_null();
 		for (size_t k = 0; k < sizeof(urls) / sizeof(urls[0]); k++)
@@ -139,4 +141,24 @@ void api_jobs_cancel(struct http_request *r)
 	job_view(out);
 	status = json_string_value(json_object_get(out, "status"));
 	http_respond_json(r, strcmp(status, "cancelled") == 0 ? 200 : 202, out);
+}
+
+void api_job_submit(struct http_request *r, struct db_conn *c, const struct job_new *jn)
+{
+	struct a51_error err = { 0 };
+	struct actor a = api_actor(r);
+	json_t *job = NULL;
+	char loc[64];
+
+	if (store_job_submit(c, &a, jn, &job, &err) < 0) {
+		api_fail(r, c, &err);
+		return;
+	}
+	if (api_tx_commit(r, c) < 0) {
+		json_decref(job);
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/v1/jobs/%lld", (long long)json_integer_value(json_object_get(job, "id")));
+	http_set_header(r, "Location", loc);
+	http_respond_json(r, 202, api_job_view(job));
 }

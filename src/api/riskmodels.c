@@ -373,7 +373,11 @@ void api_risk_scores_now(struct http_request *r)
 	}
 	if (!(c = api_db(r)))
 		goto done;
-	if (model_load(c, model_id, &m, &err) < 0) {
+	if (model_load(c, model_id, &m, &err) < 0 ||
+	    (nids && m.def.target == RT_EPISODE &&
+	     a51_error_set(&err, A51_EINVAL, "patient_ids",
+			   "model %lld prices surgical episodes: score profiles at admission, or run EDS (/v1/eds)",
+			   (long long)model_id) < 0)) {
 		api_fail(r, c, &err);
 		c = NULL;
 		goto done;
@@ -520,6 +524,14 @@ void api_risk_score_runs(struct http_request *r)
 	}
 	if (!year)
 		year = (int)json_integer_value(json_object_get(json_object_get(model, "definition"), "year"));
+	if (json_is_string(json_object_get(json_object_get(model, "definition"), "target")) &&
+	    strcmp(json_string_value(json_object_get(json_object_get(model, "definition"), "target")), "episode") == 0) {
+		a51_error_set(&err, A51_EINVAL, "id", "model %lld prices surgical episodes, not patient-years: run EDS (/v1/eds)",
+			      (long long)model_id);
+		json_decref(model);
+		api_fail(r, c, &err);
+		return;
+	}
 	json_decref(model);
 	params = json_pack("{s:I,s:I,s:i}", "model_id", (json_int_t)model_id, "structure_id", (json_int_t)sid, "year", year);
 	jn.params = params;

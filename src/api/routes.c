@@ -89,6 +89,14 @@ const struct route_def api_routes[] = {
 	{ HTTP_GET, "/v1/ipep/runs/{id}/lines", PERM_READ, NONE, api_ipep_run_lines, NULL, NULL },
 	{ HTTP_GET, "/v1/ipep/batches/{id}", PERM_ARS_READ, NONE, api_ipep_batch_get, NULL, NULL },
 
+	{ HTTP_POST, "/v1/structures/{id}/eds/runs", PERM_WRITE, JSON, api_eds_run_create, NULL, NULL },
+	{ HTTP_POST, "/v1/eds/runs", PERM_ARS_WRITE, JSON, api_eds_batch_create, NULL, NULL },
+	{ HTTP_GET, "/v1/eds/runs", PERM_READ, NONE, api_eds_runs_list, NULL, NULL },
+	{ HTTP_GET, "/v1/eds/runs/{id}", PERM_READ, NONE, api_eds_run_get, NULL, NULL },
+	{ HTTP_GET, "/v1/eds/runs/{id}/episodes", PERM_READ, NONE, api_eds_run_episodes, NULL, NULL },
+	{ HTTP_GET, "/v1/eds/runs/{id}/episodes/{no}", PERM_READ, NONE, api_eds_episode_get, NULL, NULL },
+	{ HTTP_GET, "/v1/eds/batches/{id}", PERM_ARS_READ, NONE, api_eds_batch_get, NULL, NULL },
+
 	{ HTTP_GET, "/v1/parameter-sets", PERM_READ, NONE, api_param_sets_list, NULL, NULL },
 	{ HTTP_POST, "/v1/parameter-sets", PERM_NATIONAL_WRITE, JSON, api_param_sets_create, NULL, NULL },
 	{ HTTP_GET, "/v1/parameter-sets/{id}", PERM_READ, NONE, api_param_sets_get, NULL, NULL },

@@ -248,3 +248,36 @@ int eds_reconcile(const struct eds_params *p, int phase, int year, const double 
 	out->total_cents = out->bounded_cents + out->quality_cents;
 	return 0;
 }
+
+static const char *const indicator_codes[EDS__INDICATORS] = { "COMPL", "LOS", "PREOP", "CHEMO" };
+
+int eds_indicator_parse(const char *code)
+{
+	for (int i = 0; code && i < EDS__INDICATORS; i++)
+		if (strcmp(code, indicator_codes[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *eds_indicator_name(int ind)
+{
+	return ind >= 0 && ind < EDS__INDICATORS ? indicator_codes[ind] : "";
+}
+
+double eds_quality_score(const struct eds_params *p, const struct eds_indicators *est, const struct eds_indicators *ref,
+			 int scored[EDS__INDICATORS])
+{
+	int n = 0, good = 0;
+
+	for (int i = 0; i < EDS__INDICATORS; i++)
+		scored[i] = -1;
+	for (int k = 0; k < p->n_quality_indicators; k++) {
+		int i = eds_indicator_parse(p->quality_indicators[k]);
+		if (i < 0 || scored[i] >= 0 || !est->have[i] || !ref->have[i])
+			continue;
+		scored[i] = i == EDS_IND_PREOP ? est->value[i] >= ref->value[i] : est->value[i] <= ref->value[i];
+		good += scored[i];
+		n++;
+	}
+	return n ? (double)good / n : 0;
+}

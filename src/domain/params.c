@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "a51/eds.h"
 #include "a51/params.h"
 #include "a51/util.h"
 #include "a51/banned.h"
@@ -147,6 +148,8 @@ static const struct param_def eds_schema[] = {
 	NUM(EXP_EDS, "reconciliation.stop_loss", 0, 1, "two-sided: the loss paid back is at most this share of the target"),
 	INTS(EXP_EDS, "reconciliation.two_sided_from_year", 2018, 2100, "two-sided reconciliation from this year on"),
 	NUM(EXP_EDS, "quality.envelope_share", 0, 1, "the quality envelope, as a share of the target, at a full score"),
+	WORDS(EXP_EDS, "quality.indicators", 7,
+	      "indicators scored against the model's national reference: COMPL, LOS, PREOP, CHEMO"),
 	CHOICE(EXP_EDS, "payment.rounding", "half_up,half_even,down", "how amounts become whole cents"),
 	TEXT(EXP_EDS, "payment.due", 5, "the reconciliation is due on this MM-DD of the next year"),
 };
@@ -604,6 +607,7 @@ static const struct param_slot eds_slots[] = {
 	X_ONE("reconciliation.stop_loss", stop_loss),
 	X_ONE("reconciliation.two_sided_from_year", two_sided_from),
 	X_ONE("quality.envelope_share", quality_envelope),
+	X_WORDS("quality.indicators", quality_indicators, n_quality_indicators),
 	X_ONE("payment.rounding", rounding),
 	X_ONE("payment.due", payment_due),
 };
@@ -805,9 +809,9 @@ int params_read_ipep(const json_t *body, struct ipep_params *out, struct a51_err
 		rc = a51_error_set(err, A51_EINVAL, "parameters.gains.c_evolution.value",
 				   "C_ecart + C_evolution must be 1 (domain.md 3.5.1)");
 	else if (!month_day_ok(out->reference_day))
-		rc = a51_error_set(err, A51_EINVAL, "parameters.patientele.reference_day.value", "a MM-DD every year has");
+		rc = a51_error_set(err, A51_EINVAL, "parameters.patientele.reference_day.value", "A MM-DD every year has.");
 	else if (!month_day_ok(out->payment_due))
-		rc = a51_error_set(err, A51_EINVAL, "parameters.payment.due.value", "a MM-DD every year has");
+		rc = a51_error_set(err, A51_EINVAL, "parameters.payment.due.value", "A MM-DD every year has.");
 	else if (out->modulation_full < out->modulation_floor)
 		rc = a51_error_set(err, A51_EINVAL, "parameters.modulation.full_share.value",
 				   "the full share cannot be below the floor");
@@ -830,7 +834,15 @@ int params_read_eds(const json_t *body, struct eds_params *out, struct a51_error
 		return rc;
 	if (!month_day_ok(out->payment_due)) {
 		memset(out, 0, sizeof(*out));
-		return a51_error_set(err, A51_EINVAL, "parameters.payment.due.value", "a MM-DD every year has");
+		return a51_error_set(err, A51_EINVAL, "parameters.payment.due.value", "A MM-DD every year has.");
 	}
+	for (int i = 0; i < out->n_quality_indicators; i++)
+		if (eds_indicator_parse(out->quality_indicators[i]) < 0) {
+			char bad[8];
+			snprintf(bad, sizeof(bad), "%s", out->quality_indicators[i]);
+			memset(out, 0, sizeof(*out));
+			return a51_error_set(err, A51_EINVAL, "parameters.quality.indicators.value",
+					     "%s is not an indicator: COMPL, LOS, PREOP or CHEMO.", bad);
+		}
 	return 0;
 }

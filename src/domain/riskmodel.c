@@ -17,7 +17,7 @@ static const char *const term_names[TERM__COUNT] = { "age_sex", "ald_groups", "c
 						     "deprivation" };
 #define TERM_LIST "age_sex, ald_groups, c2s, ame, n_chronic, deprivation"
 static const char *const method_names[] = { "", "ols", "wls", "log_ols", "glm_gamma", "glm_poisson" };
-static const char *const target_names[] = { "", "peps_perimeter", "town_all", "all_care" };
+static const char *const target_names[] = { "", "peps_perimeter", "town_all", "all_care", "episode" };
 #define REF_CELL 3 /* M_25_34 */
 
 /* Acts of general practice: the PEPS substitution perimeter by default. */
@@ -40,7 +40,7 @@ const char *rm_method_name(int m)
 
 const char *rm_target_name(int t)
 {
-	return t > 0 && t <= RT_ALL_CARE ? target_names[t] : "";
+	return t > 0 && t <= RT_EPISODE ? target_names[t] : "";
 }
 
 int rm_cell(int sex, int age)
@@ -73,7 +73,8 @@ size_t rm_def_parse(const json_t *body, struct rm_def *d, json_t *errors)
 	json_t *v, *item;
 	size_t i;
 	static const char *const known[] = { "name", "year", "region", "target", "acts", "terms", "interactions",
-					     "method", "exposure_weights", "truncation", "ald_groups", "include_stays" };
+					     "method", "exposure_weights", "truncation", "ald_groups", "include_stays",
+					     "episode_option" };
 
 	memset(d, 0, sizeof(*d));
 	if (!json_is_object(body)) {
@@ -105,8 +106,20 @@ size_t rm_def_parse(const json_t *body, struct rm_def *d, json_t *errors)
 	}
 	d->target = find(target_names, A51_ARRAY_LEN(target_names), json_string_value(json_object_get(body, "target")));
 	if (d->target <= 0) {
-		fault(errors, "target", "must be peps_perimeter, town_all or all_care");
+		fault(errors, "target", "must be peps_perimeter, town_all, all_care or episode");
 		d->target = RT_NONE;
+	}
+	/* an episode model: the cost of surgical episodes of one kind (EDS), risk factors at admission */
+	if ((v = json_object_get(body, "episode_option")) && !json_is_null(v)) {
+		s = json_string_value(v);
+		if (d->target != RT_EPISODE)
+			fault(errors, "episode_option", "only with the target episode");
+		else if (!s || (strcmp(s, "PTH") && strcmp(s, "PTG") && strcmp(s, "COLECTOMY")))
+			fault(errors, "episode_option", "PTH, PTG or COLECTOMY");
+		else
+			snprintf(d->episode_option, sizeof(d->episode_option), "%s", s);
+	} else if (d->target == RT_EPISODE) {
+		fault(errors, "episode_option", "an episode model says which episodes: PTH, PTG or COLECTOMY");
 	}
 	d->include_stays = d->target == RT_ALL_CARE;
 	/* the stored form (rm_def_json) reads back as it was written */
@@ -145,6 +158,10 @@ size_t rm_def_parse(const json_t *body, struct rm_def *d, json_t *errors)
 				d->terms |= 1u << t;
 		}
 	}
+	if (d->target == RT_EPISODE && (d->terms & (1u << TERM_DEPRIVATION)))
+		fault(errors, "terms", "an episode model has no deprivation term: its sources carry no commune");
+	if (d->target == RT_EPISODE && d->nacts)
+		fault(errors, "acts", "an episode's cost is every item of its perimeter: acts is \"all\"");
 	if ((v = json_object_get(body, "interactions"))) {
 		if (!json_is_array(v) || json_array_size(v) > RM_MAX_INTERACTIONS) {
 			fault(errors, "interactions", "must be a list of at most 4 pairs of terms");
@@ -238,6 +255,8 @@ json_t *rm_def_json(const struct rm_def *d)
 		json_array_append_new(acts, json_string(d->acts[i]));
 	json_object_set_new(j, "acts", d->nacts ? acts : (json_decref(acts), json_string("all")));
 	json_object_set_new(j, "include_stays", json_boolean(d->include_stays));
+	if (d->target == RT_EPISODE)
+		json_object_set_new(j, "episode_option", json_string(d->episode_option));
 	for (int t = 0; t < TERM__COUNT; t++)
 		if (d->terms & (1u << t))
 			json_array_append_new(terms, json_string(term_names[t]));

@@ -9,5 +9,7 @@ const struct job_kind a51_job_kinds[] = {
 	{ "peps.batch", job_peps_batch },
 	{ "ipep.run", job_ipep_run },
 	{ "ipep.batch", job_ipep_batch },
+	{ "eds.run", job_eds_run },
+	{ "eds.batch", job_eds_batch },
 };
 const size_t a51_job_kinds_count = sizeof(a51_job_kinds) / sizeof(a51_job_kinds[0]);

@@ -27,6 +27,7 @@ struct population {
 	size_t n, cap;
 	struct sha256 digest;
 	struct job_ctx *ctx;
+	json_t *episodes;        /* an episode model: what it keeps of the episodes */
 };
 
 static int pop_add(void *ctx, const struct rm_patient *pt, struct a51_error *err)
@@ -53,6 +54,8 @@ static int pop_load(struct job_ctx *ctx, const struct rm_def *def, int64_t datas
 	memset(pop, 0, sizeof(*pop));
 	pop->ctx = ctx;
 	sha256_init(&pop->digest);
+	if (def->target == RT_EPISODE) /* episodes, not patient-years */
+		return eds_fit_population(ctx->db, def, &pop->digest, pop_add, pop, &pop->episodes, err);
 	return store_rm_population(ctx->db, def, dataset, NULL, 0, false, &pop->digest, pop_add, pop, err);
 }
 
@@ -429,6 +432,11 @@ static int fit_job(struct job_ctx *ctx, struct a51_error *err)
 	job_progress(ctx, 0.02, "reading the reference population");
 	if ((rc = db_begin(ctx->db, err)) < 0 || (rc = pop_load(ctx, &def, 0, &pop, err)) < 0)
 		goto out;
+	if (pop.n == 0 && def.target == RT_EPISODE) {
+		rc = a51_error_set(err, A51_EINVAL, "year", "the reference data have no included %s episode in %d%s%s",
+				   def.episode_option, def.year, def.region[0] ? " in region " : "", def.region);
+		goto out;
+	}
 	if (pop.n == 0) {
 		rc = a51_error_set(err, A51_EINVAL, "year", "the reference population of %d is empty%s%s", def.year,
 				   def.region[0] ? " in region " : "", def.region);
@@ -543,6 +551,10 @@ static int fit_job(struct job_ctx *ctx, struct a51_error *err)
 					      num(glm.null_deviance), "dispersion", num(glm.dispersion), "dispersion_from",
 					      "pearson_chi2 / df_residual", "iterations", glm.iterations, "converged",
 					      glm.converged));
+	if (pop.episodes) {
+		json_object_set_new(stats, "episodes", pop.episodes);
+		pop.episodes = NULL;
+	}
 	if (positive_only(def.method)) {
 		json_t *shares = json_object();
 		for (int c = 0; c < 20; c++)
@@ -582,6 +594,7 @@ out:
 		free(slices[t].w);
 	}
 	free(pop.rows);
+	json_decref(pop.episodes);
 	stats_fit_release(&fit);
 	stats_glm_fit_release(&glm);
 	stats_logols_fit_release(&lo);

@@ -392,23 +392,30 @@ static const struct db_stmt Q_ENROLMENT = {
 	"  ORDER BY ph.start_on DESC, ph.id DESC LIMIT 1) AS phase_from"
 	" FROM enrolments e JOIN structures s ON s.id = e.structure_id"
 	" WHERE e.structure_id = $1 AND e.experiment = $4 AND e.start_on <= $3::date"
-	" AND (e.withdrawn_on IS NULL OR e.withdrawn_on >= $2::date) ORDER BY e.start_on DESC, e.id DESC LIMIT 1",
-	4
+	" AND (e.withdrawn_on IS NULL OR e.withdrawn_on >= $2::date) AND ($5::text IS NULL OR e.option = $5)"
+	" ORDER BY e.start_on DESC, e.id DESC LIMIT 1",
+	5
 };
 
-int store_enrolment_over(struct db_conn *c, int64_t structure_id, const char *experiment, const char *from,
-			 const char *to, json_t **out, struct a51_error *err)
+int store_enrolment_option_over(struct db_conn *c, int64_t structure_id, const char *experiment, const char *option,
+				const char *from, const char *to, json_t **out, struct a51_error *err)
 {
 	char sid[24];
-	const char *p[4] = { sid, from, to, experiment };
+	const char *p[5] = { sid, from, to, experiment, option };
 	int rc;
 
 	snprintf(sid, sizeof(sid), "%lld", (long long)structure_id);
 	rc = store_one(c, &Q_ENROLMENT, p, out, err);
 	if (rc == A51_ENOTFOUND)
-		return a51_error_set(err, A51_EINVAL, "structure_id", "structure %lld has no %s enrolment over %s to %s",
-				     (long long)structure_id, experiment, from, to);
+		return a51_error_set(err, A51_EINVAL, "structure_id", "structure %lld has no %s%s%s enrolment over %s to %s",
+				     (long long)structure_id, experiment, option ? " " : "", option ? option : "", from, to);
 	return rc;
+}
+
+int store_enrolment_over(struct db_conn *c, int64_t structure_id, const char *experiment, const char *from,
+			 const char *to, json_t **out, struct a51_error *err)
+{
+	return store_enrolment_option_over(c, structure_id, experiment, NULL, from, to, out, err);
 }
 
 static const struct db_stmt Q_ENROLLED = {

@@ -532,15 +532,16 @@ static void person_events(struct world *w, struct rng *r, const char *prefix, lo
 		}
 		/* surgical episodes */
 		if (nes && age >= 55) {
-			double pth = age >= 75 ? 0.006 : age >= 60 ? 0.004 : 0.001;
-			double ptg = age >= 60 ? 0.004 : 0.001;
+			double k = w->o->surgery_rate > 1 ? w->o->surgery_rate : 1;
+			double pth = k * (age >= 75 ? 0.006 : age >= 60 ? 0.004 : 0.001);
+			double ptg = k * (age >= 60 ? 0.004 : 0.001);
 			int32_t d = from + (int32_t)rng_range(r, 60, (to - from) > 120 ? to - from - 60 : 61);
 			int type = -1;
 			if (d <= to && rng_bernoulli(r, pth))
 				type = 0;
 			else if (d <= to && rng_bernoulli(r, ptg))
 				type = 1;
-			else if (d <= to && p->colon_cancer && ald_on(p, ALDG_CANCER, jan1) && rng_bernoulli(r, 0.15))
+			else if (d <= to && p->colon_cancer && ald_on(p, ALDG_CANCER, jan1) && rng_bernoulli(r, fmin(1, 0.15 * k)))
 				type = 2;
 			if (type >= 0) {
 				int es = es_list[rng_range(r, 0, nes - 1)];

@@ -5,6 +5,7 @@
  * episodes, and the reconciliation in both directions with the safeguards
  * binding and not. */
 #include <check.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -297,6 +298,33 @@ START_TEST(reconciliation_both_ways)
 }
 END_TEST
 
+/* Each listed indicator at least as good as the reference scores 1 (lower
+ * is better but for pre-operative screening); missing ones are not scored;
+ * none scored gives 0. */
+START_TEST(quality_score)
+{
+	struct eds_params p = params();
+	struct eds_indicators est = { .value = { 0.05, 6.0, 0.4, 0 }, .have = { true, true, true, false } };
+	struct eds_indicators ref = { .value = { 0.06, 5.0, 0.4, 40 }, .have = { true, true, true, true } };
+	int scored[EDS__INDICATORS];
+
+	ck_assert(eds_quality_score(&p, &est, &ref, scored) == 0); /* nothing listed */
+	ck_assert_int_eq(scored[EDS_IND_COMPL], -1);
+	for (int i = 0; i < EDS__INDICATORS; i++)
+		snprintf(p.quality_indicators[i], 8, "%s", eds_indicator_name(i));
+	p.n_quality_indicators = EDS__INDICATORS;
+	ck_assert(fabs(eds_quality_score(&p, &est, &ref, scored) - 2.0 / 3) < 1e-12);
+	ck_assert_int_eq(scored[EDS_IND_COMPL], 1); /* fewer complications */
+	ck_assert_int_eq(scored[EDS_IND_LOS], 0);   /* longer stays */
+	ck_assert_int_eq(scored[EDS_IND_PREOP], 1); /* as much screening: at least as good */
+	ck_assert_int_eq(scored[EDS_IND_CHEMO], -1);
+	est.value[EDS_IND_PREOP] = 0.39;
+	ck_assert(fabs(eds_quality_score(&p, &est, &ref, scored) - 1.0 / 3) < 1e-12);
+	ck_assert_int_eq(eds_indicator_parse("LOS"), EDS_IND_LOS);
+	ck_assert_int_eq(eds_indicator_parse("los"), -1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("eds");
@@ -309,6 +337,7 @@ static Suite *suite(void)
 	tcase_add_test(t, complications_and_planned_sessions);
 	tcase_add_test(t, overlapping_episodes);
 	tcase_add_test(t, reconciliation_both_ways);
+	tcase_add_test(t, quality_score);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -98,6 +98,7 @@ static const char eds_body[] = "{\"experiment\": \"EDS\", \"year\": 2025, \"labe
 	"\"reconciliation.stop_loss\": " E("0.1", "NF") ","
 	"\"reconciliation.two_sided_from_year\": " E("2021", "S-trunc") ","
 	"\"quality.envelope_share\": " E("0", "NF") ","
+	"\"quality.indicators\": " E("[\"COMPL\", \"LOS\"]", "NF") ","
 	"\"payment.rounding\": " E("\"half_up\"", "I") ","
 	"\"payment.due\": " E("\"06-30\"", "NF") "}}";
 
@@ -283,6 +284,7 @@ static const struct schema_key schema_keys[] = {
 	{ EXP_EDS, "reconciliation.stop_loss", PT_NUMBER, 0, 1 },
 	{ EXP_EDS, "reconciliation.two_sided_from_year", PT_INT, 2018, 2100 },
 	{ EXP_EDS, "quality.envelope_share", PT_NUMBER, 0, 1 },
+	{ EXP_EDS, "quality.indicators", PT_STRING_LIST, 1, 7 },
 	{ EXP_EDS, "payment.rounding", PT_STRING, 1, 23 },
 	{ EXP_EDS, "payment.due", PT_STRING, 1, 5 },
 };
@@ -454,6 +456,8 @@ static const struct broken_case broken_cases[] = {
 	  { F("eligibility.legal_forms.value[0]") }, NULL },
 	{ "profession of 8 characters", peps_body, { { P("eligibility.team_professions/value"), "[\"ABCDEFGH\"]" } },
 	  { F("eligibility.team_professions.value[0]") }, "at most 7 characters" },
+	{ "unknown EDS indicator", eds_body, { { P("quality.indicators/value"), "[\"COMPL\", \"SMILE\"]" } },
+	  { F("quality.indicators.value") }, "SMILE is not an indicator" },
 	{ "kind of 12 characters", eds_body, { { P("eligibility.kinds/value"), "[\"ES\", \"ABCDEFGHIJKL\"]" } },
 	  { F("eligibility.kinds.value[1]") }, "at most 11 characters" },
 	{ "string item a number", peps_body, { { P("eligibility.kinds_any_legal_form/value"), "[1]" } },
@@ -928,6 +932,7 @@ static const struct {
 	{ "EDS", "reconciliation.stop_loss", "NF", NULL },
 	{ "EDS", "reconciliation.two_sided_from_year", "S-trunc", "sources/002" },
 	{ "EDS", "quality.envelope_share", "NF", NULL },
+	{ "EDS", "quality.indicators", "NF", NULL },
 	{ "EDS", "payment.rounding", "I", NULL },
 	{ "EDS", "payment.due", "NF", NULL },
 };
