@@ -442,8 +442,9 @@ void ind_wilson(long long num, long long den, double z, double *lo, double *hi)
 	z2n = z * z / n;
 	centre = (p + z2n / 2) / (1 + z2n);
 	half = z * sqrt(p * (1 - p) / n + z2n / (4 * n)) / (1 + z2n);
-	*lo = fmax(0, centre - half);
-	*hi = fmin(1, centre + half);
+	/* at the bounds the interval closes on them exactly, not a rounding away */
+	*lo = num == 0 ? 0 : fmax(0, centre - half);
+	*hi = num == den ? 1 : fmin(1, centre + half);
 }
 
 static int cmp_double(const void *a, const void *b)
