@@ -347,7 +347,16 @@ void api_structure_dashboard(struct http_request *r)
 	} else if (rc != A51_ENOTFOUND) {
 		goto fail;
 	}
-	if ((rc = store_dash_structure(c, sid, year, parts, &err)) < 0)
+	/* spending as the indicator run stored it; summed live for a structure it did not measure */
+	if (run) {
+		json_t *sp = NULL;
+		if ((rc = store_ind_spending(c, json_integer_value(json_object_get(run, "id")), sid, &sp, &err)) < 0)
+			goto fail;
+		if (json_array_size(sp))
+			json_object_set(parts, "spending", sp);
+		json_decref(sp);
+	}
+	if ((rc = store_dash_structure(c, sid, year, !json_object_get(parts, "spending"), parts, &err)) < 0)
 		goto fail;
 	api_db_release(r, c);
 
