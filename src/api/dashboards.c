@@ -164,7 +164,7 @@ void api_indicator_run_get(struct http_request *r)
 	json_t *run = NULL, *values = NULL, *exp = NULL;
 	int64_t id, only = r->caller.kind == CALLER_STRUCTURE ? r->caller.structure_id : 0;
 
-	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
+	if (!api_path_id(r, "id", &id) || !(c = api_db_read(r)))
 		return;
 	if (store_ind_run_get(c, &r->caller, id, &run, &err) < 0 || store_ind_values(c, id, only, &values, &err) < 0 ||
 	    store_ind_experience_get(c, id, only, &exp, &err) < 0) {
@@ -330,7 +330,7 @@ void api_structure_dashboard(struct http_request *r)
 	fmt = query_enum(&q, "format", formats);
 	if (!year)
 		field_error(&q, "year", "the year of the dashboard is required, e.g. year=2024");
-	if (!query_end(&q) || !(c = api_db(r))) {
+	if (!query_end(&q) || !(c = api_db_read(r))) {
 		json_decref(parts);
 		return;
 	}
@@ -432,7 +432,7 @@ void api_region_dashboard(struct http_request *r)
 	fmt = query_enum(&q, "format", formats);
 	if (!year)
 		field_error(&q, "year", "the year of the dashboard is required, e.g. year=2024");
-	if (!query_end(&q) || !(c = api_db(r)))
+	if (!query_end(&q) || !(c = api_db_read(r)))
 		return;
 	if ((rc = store_region_get(c, code, &reg, &err)) < 0 || (rc = store_dash_region(c, code, year, &items, &err)) < 0)
 		goto fail;
@@ -568,8 +568,18 @@ void api_care_gaps(struct http_request *r)
 		from = (int)k;
 		after = p;
 	}
-	if (!query_end(&q) || !(c = api_db(r)) || !(s = malloc(sizeof(*s)))) {
+	if (!query_end(&q)) {
 		json_decref(all);
+		return;
+	}
+	if (!(s = malloc(sizeof(*s)))) {
+		json_decref(all);
+		http_problem(r, 500, "internal", "out of memory");
+		return;
+	}
+	if (!(c = api_db_read(r))) {
+		json_decref(all);
+		free(s);
 		return;
 	}
 	if (store_reach_structure(c, &r->caller, sid, region, &err) < 0 || setup_of(c, 0, year, s, &pset, &err) < 0)
