@@ -29,7 +29,8 @@ struct a51_error {
  * `return a51_error_set(err, A51_EINVAL, "port", "...")`. */
 int a51_error_set(struct a51_error *err, int code, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-int a51_error_vset(struct a51_error *err, int code, const char *field, const char *fmt, va_list ap);
+int a51_error_vset(struct a51_error *err, int code, const char *field, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 void a51_error_clear(struct a51_error *err);
 const char *a51_errc_name(int code);
 

@@ -89,6 +89,8 @@ json_t *problem_json(int status, const char *type, const char *detail, const cha
 }
 
 static void problem_v(struct http_request *r, int status, const char *type, json_t *errors, json_t *extra,
+		      const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+static void problem_v(struct http_request *r, int status, const char *type, json_t *errors, json_t *extra,
 		      const char *fmt, va_list ap)
 {
 	char detail[1024];
