@@ -19,6 +19,10 @@ test:
 bench:
 	@bench/run.sh
 
+# Each libFuzzer driver for FUZZ_SECONDS (default 30), clang + ASan + UBSan.
+fuzz:
+	@scripts/fuzz.sh
+
 db-start:
 	@scripts/pg.sh start
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages a51 needs, only those missing.
-#   deps.sh build|test|bench|e2e ...   (groups add up; build is always included)
+#   deps.sh build|test|bench|fuzz|e2e ...   (groups add up; build is always included)
 # As root it runs apt-get; otherwise it prints the one command to run.
 source "$(dirname "$0")/lib.sh"
 
@@ -10,6 +10,9 @@ test=(check curl nodejs npm)
 ci=(valgrind)
 # regress: R and numpy to compare with, OpenBLAS (which R and numpy then use
 # for libblas.so.3) and LAPACKE for the floor.
+# fuzz: libFuzzer comes with clang (libclang-rt-*-dev: its runtime, and the
+# sanitizers'), not with gcc.
+fuzz=(clang libclang-rt-dev)
 bench=(wrk jq r-base-core python3-numpy libopenblas-dev liblapacke-dev)
 
 want=("${build[@]}")
@@ -19,6 +22,7 @@ for group in "$@"; do
 	test) want+=("${test[@]}") ;;
 	ci) want+=("${test[@]}" "${ci[@]}") ;;
 	bench) want+=("${bench[@]}") ;;
+	fuzz) want+=("${fuzz[@]}") ;;
 	*) die "deps.sh: unknown group $group" ;;
 	esac
 done

@@ -26,7 +26,7 @@ enum finess_key {
 
 /* Validates a NIR fully and writes its canonical 15-character form (spaces removed,
  * 2a/2b upper-cased) NUL-terminated into out. Returns 0, or A51_EINVAL with err->field
- * "nir" and the reason; out is then the empty string. Accepted: sex 1,2,3,4,7,8;
+ * "nir" and the reason; out is then all NULs. Accepted: sex 1,2,3,4,7,8;
  * month 01-12, 20-42, 50-99; positions 6-7 digits or 2A/2B; key = 97 - N13 mod 97. */
 int ids_nir_normalise(const char *in, char out[16], struct a51_error *err);
 

@@ -75,7 +75,8 @@ enum route_result { ROUTE_FOUND = 0, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
 
 struct router;
 
-/* Compiles the definitions; fails on a malformed template or a duplicate route. */
+/* Compiles the definitions; fails on a malformed template, a HEAD route (HEAD is
+ * answered by the GET route) or a duplicate route. */
 struct router *router_new(const struct route_def *defs, size_t n, struct a51_error *err);
 void router_free(struct router *r);
 enum route_result router_match(const struct router *r, int method, const char *path, struct route_match *m);

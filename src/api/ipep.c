@@ -74,11 +74,14 @@ void api_ipep_quality_put(struct http_request *r)
 			field_error(&f, field, "code: 1 to 31 characters");
 			ok = false;
 		}
-		for (size_t j = 0; ok && j < i; j++)
-			if (strcmp(json_string_value(json_object_get(json_array_get(list, j), "code")), code) == 0) {
+		for (size_t j = 0; ok && j < i; j++) {
+			/* an earlier item may have been refused for having no code */
+			const char *other = json_string_value(json_object_get(json_array_get(list, j), "code"));
+			if (other && strcmp(other, code) == 0) {
 				field_error(&f, field, "code %s is given twice", code);
 				ok = false;
 			}
+		}
 		if ((v && !json_is_null(v) && !json_is_number(v)) || (pv && !json_is_null(pv) && !json_is_number(pv))) {
 			field_error(&f, field, "value and previous are numbers, or null when not measured");
 			ok = false;

@@ -408,7 +408,7 @@ void api_peps_distribution_get(struct http_request *r)
 	struct a51_error err = { 0 };
 	struct fields q;
 	struct db_conn *c;
-	json_t *run = NULL, *members = NULL, *recorded = NULL, *m, *proposal = json_array();
+	json_t *run = NULL, *members = NULL, *recorded = NULL, *m, *proposal = NULL;
 	const char *key;
 	int64_t id, *cents = NULL;
 	double *w = NULL;
@@ -419,10 +419,8 @@ void api_peps_distribution_get(struct http_request *r)
 		return;
 	query_begin(&q, r);
 	key = query_enum(&q, "key", keys);
-	if (!query_end(&q) || !(c = api_db(r))) {
-		json_decref(proposal);
+	if (!query_end(&q) || !(c = api_db(r)))
 		return;
-	}
 	k = key ? peps_key_parse(key) : PEPS_KEY_EQUAL;
 	if (store_peps_run_get(c, &r->caller, id, &run, &err) < 0 || members_of(c, run, &members, &err) < 0) {
 		api_fail(r, c, &err);
@@ -453,6 +451,7 @@ void api_peps_distribution_get(struct http_request *r)
 		http_problem_from_error(r, &err);
 		goto done;
 	}
+	proposal = json_array();
 	json_array_foreach(members, i, m)
 		json_array_append_new(proposal, json_pack("{s:O,s:O,s:f,s:I}", "rpps", json_object_get(m, "rpps"),
 							  "profession", json_object_get(m, "profession"), "weight", w[i],

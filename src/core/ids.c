@@ -119,7 +119,8 @@ int ids_nir_normalise(const char *in, char out[16], struct a51_error *err)
 		n++;
 	}
 	if (n != NIR_LEN) {
-		out[0] = '\0';
+		/* what was copied is part of a NIR: leave none of it behind either */
+		memset(out, 0, NIR_LEN + 1);
 		return a51_error_set(err, A51_EINVAL, "nir",
 				     "must be 15 characters (13 digits and a 2-digit key), spaces aside");
 	}

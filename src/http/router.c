@@ -63,6 +63,9 @@ static int compile(const struct route_def *def, int index, struct route *rt, str
 		return a51_error_set(err, A51_EINVAL, "path", "route template must start with '/': %s", p ? p : "(null)");
 	if (http_method_name(def->method)[0] == '?' || !def->handler)
 		return a51_error_set(err, A51_EINVAL, "method", "route %s needs one method and a handler", p);
+	/* router_match answers HEAD with the GET route: a HEAD route would never be reached */
+	if (def->method == HTTP_HEAD)
+		return a51_error_set(err, A51_EINVAL, "method", "route HEAD %s: HEAD is served by the GET route", p);
 	if (strcmp(p, "/") == 0)
 		return 0;
 	while (*p == '/') {

@@ -145,6 +145,11 @@ START_TEST(nir_failure_leaves_no_digits)
 	/* A NULL err is allowed, as everywhere a51_error is used. */
 	ck_assert_int_eq(ids_nir_normalise("295109912611194", out, NULL), A51_EINVAL);
 	ck_assert_int_eq(ids_nir_normalise("295109912611193", out, NULL), 0);
+	/* Too long: the first 15 characters were copied before the length was known (found by fuzz_ids). */
+	memset(out, 'x', sizeof(out));
+	ck_assert_int_eq(ids_nir_normalise("2951099126111931", out, NULL), A51_EINVAL);
+	for (size_t i = 0; i < sizeof(out); i++)
+		ck_assert_msg(out[i] == '\0', "byte %zu left after a length failure: %c", i, out[i]);
 }
 END_TEST
 
