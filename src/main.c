@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "a51/api.h"
@@ -137,6 +138,7 @@ static int cmd_serve(const struct a51_config *cfg)
 	struct db_pool_config pc = { 0 };
 	struct router *router = NULL;
 	struct app app = { 0 };
+	struct http_tls tls = { 0 };
 	sigset_t sigs;
 	int sig = 0, left, rc = 1;
 
@@ -145,6 +147,11 @@ static int cmd_serve(const struct a51_config *cfg)
 		return 2;
 	}
 	if (config_listen_split(cfg->listen, hc.host, sizeof(hc.host), &hc.port, &err) < 0) {
+		fprintf(stderr, "a51d: %s\n", err.message);
+		return 2;
+	}
+	/* before anything else: a wrong file stops start-up at once, by name */
+	if (cfg->tls_cert[0] && http_tls_load(cfg->tls_cert, cfg->tls_key, &tls, &err) < 0) {
 		fprintf(stderr, "a51d: %s\n", err.message);
 		return 2;
 	}
@@ -160,6 +167,7 @@ static int cmd_serve(const struct a51_config *cfg)
 		log_warn("log", "batching log writer unavailable: writing lines directly");
 	if (cfg->auto_migrate && run_migrations(cfg, 30) < 0) {
 		log_async_stop();
+		http_tls_release(&tls);
 		return 1;
 	}
 
@@ -213,10 +221,14 @@ static int cmd_serve(const struct a51_config *cfg)
 	hc.conn_memory = cfg->conn_memory;
 	hc.max_body = cfg->max_body;
 	hc.access_log = cfg->access_log;
+	hc.tls = tls.cert_pem ? &tls : NULL;
+	if (hc.tls && tls.not_after != (time_t)-1 && tls.not_after < time(NULL))
+		log_warn("serve.tls", "the certificate of A51_TLS_CERT (%s) has expired: clients will refuse it",
+			 cfg->tls_cert);
 	if (!(app.server = http_server_start(&hc, router, &app, api_guard, &err)))
 		goto out;
-	log_info("serve.listening", "a51d %s (%s mode) serving on http://%s%s%s:%u/", a51_version,
-		 config_mode_name(cfg->mode), strchr(hc.host, ':') ? "[" : "", hc.host,
+	log_info("serve.listening", "a51d %s (%s mode) serving on %s://%s%s%s:%u/", a51_version,
+		 config_mode_name(cfg->mode), hc.tls ? "https" : "http", strchr(hc.host, ':') ? "[" : "", hc.host,
 		 strchr(hc.host, ':') ? "]" : "", http_server_port(app.server));
 
 	while (sigwait(&sigs, &sig) != 0)
@@ -246,6 +258,7 @@ out:
 	db_pool_free(app.read_pool);
 	db_pool_free(app.pool);
 	explicit_bzero(app.pseudo_key, sizeof(app.pseudo_key));
+	http_tls_release(&tls);
 	log_async_stop();
 	return rc;
 }

@@ -37,6 +37,8 @@ struct a51_config {
 	bool auto_migrate;
 	int mode;                  /* enum a51_mode */
 	char pseudo_key[256];      /* HMAC key for NIR pseudonyms (hex or text) */
+	char tls_cert[1024];       /* PEM certificate (chain) file: HTTPS when set, with tls_key */
+	char tls_key[1024];        /* PEM private key file */
 };
 
 void config_defaults(struct a51_config *c);

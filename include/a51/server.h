@@ -4,11 +4,26 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "a51/error.h"
 #include "a51/router.h"
 
 struct app;
+
+/* HTTPS: a certificate (chain) and its private key, PEM, held in memory. */
+struct http_tls {
+	char *cert_pem;
+	char *key_pem;        /* wiped when released */
+	time_t not_after;     /* of the first certificate */
+};
+
+/* Reads the PEM files of A51_TLS_CERT and A51_TLS_KEY and checks them as
+ * libmicrohttpd's GnuTLS will: a certificate, an unencrypted private key, and
+ * the key of that certificate. 0, or A51_EINVAL with err->field naming the
+ * variable at fault (and the message too); nothing is held then. */
+int http_tls_load(const char *cert_path, const char *key_path, struct http_tls *t, struct a51_error *err);
+void http_tls_release(struct http_tls *t);
 
 struct http_server_config {
 	char host[256];
@@ -19,6 +34,7 @@ struct http_server_config {
 	uint64_t conn_memory;
 	uint64_t max_body;
 	bool access_log;
+	const struct http_tls *tls; /* NULL: plain HTTP; else HTTPS only (TLS 1.2 and 1.3) */
 };
 
 /* Runs before every handler of a non-public route: authentication and the

@@ -70,6 +70,9 @@ static const struct opt opts[] = {
 	{ "A51_MODE", "mode", OTHER(OPT_MODE, mode), "production, demo or test (default production)" },
 	{ "A51_PSEUDO_KEY", "pseudo-key", STR(pseudo_key),
 	  "secret key of the NIR pseudonyms (required in production)" },
+	{ "A51_TLS_CERT", "tls-cert", STR(tls_cert),
+	  "PEM certificate file (chain): serve HTTPS only, with A51_TLS_KEY" },
+	{ "A51_TLS_KEY", "tls-key", STR(tls_key), "PEM private key file of A51_TLS_CERT" },
 };
 
 void config_defaults(struct a51_config *c)
@@ -291,6 +294,9 @@ int config_validate(const struct a51_config *c, struct a51_error *err)
 		return a51_error_set(err, A51_EINVAL, "A51_PSEUDO_KEY",
 				     "A51_PSEUDO_KEY must be set to a secret of at least 32 characters "
 				     "outside demo and test modes (NIRs are pseudonymised with it)");
+	if (!c->tls_cert[0] != !c->tls_key[0])
+		return a51_error_set(err, A51_EINVAL, c->tls_cert[0] ? "A51_TLS_KEY" : "A51_TLS_CERT",
+				     "A51_TLS_CERT and A51_TLS_KEY go together: set both for HTTPS, or neither");
 	if (c->job_checkpoint_delay_ms && c->mode != A51_MODE_TEST)
 		return a51_error_set(err, A51_EINVAL, "A51_JOB_CHECKPOINT_DELAY_MS",
 				     "A51_JOB_CHECKPOINT_DELAY_MS is a test hook: it needs A51_MODE=test");

@@ -285,6 +285,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg, cons
 	char portstr[8];
 	unsigned char rnd[6];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls_opts[4] = { { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL },
+					      { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL } };
 	int rc;
 
 	if (!s) {
@@ -312,8 +314,18 @@ struct http_server *http_server_start(const struct http_server_config *cfg, cons
 	}
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (cfg->tls) {
+		/* libmicrohttpd hands the PEM to GnuTLS when the daemon starts;
+		 * SSL 3, TLS 1.0 and 1.1 are refused. */
+		flags |= MHD_USE_TLS;
+		tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls->key_pem };
+		tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls->cert_pem };
+		tls_opts[2] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+						       (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+	}
 	s->daemon = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_access, s,
 				     MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* must come first */
+				     MHD_OPTION_ARRAY, tls_opts,
 				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s,

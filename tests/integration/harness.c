@@ -188,11 +188,10 @@ static void child_env(const char *const *env)
 	}
 }
 
-void h_srv_start(struct h_srv *s, const char *url, const char *const *env)
+void h_srv_spawn(struct h_srv *s, const char *url, const char *const *env)
 {
 	const char *bin = a51d_bin();
 	char listen[64];
-	uint64_t until;
 
 	s->port = h_free_port();
 	log_path(s->log, sizeof(s->log), "a51d");
@@ -214,6 +213,13 @@ void h_srv_start(struct h_srv *s, const char *url, const char *const *env)
 		execl(bin, bin, "serve", (char *)NULL);
 		_exit(127);
 	}
+}
+
+void h_srv_start(struct h_srv *s, const char *url, const char *const *env)
+{
+	uint64_t until;
+
+	h_srv_spawn(s, url, env);
 	until = h_now_ms() + 20000;
 	while (h_now_ms() < until) {
 		struct h_resp r;

@@ -41,6 +41,8 @@ struct h_srv {
 /* Starts a51d serve against url with extra "NAME=value" environment entries
  * (NULL-terminated, may be NULL), and waits until /healthz answers. */
 void h_srv_start(struct h_srv *s, const char *url, const char *const *env);
+/* The same without waiting (a server that does not speak plain HTTP, say). */
+void h_srv_spawn(struct h_srv *s, const char *url, const char *const *env);
 /* SIGTERM, then waits; returns the exit status (or -1 when killed by a signal). */
 int h_srv_stop(struct h_srv *s);
 /* Runs a51d with arguments and environment to completion; returns its exit

@@ -279,6 +279,24 @@ START_TEST(config_production_needs_pseudo_key)
 }
 END_TEST
 
+START_TEST(config_tls_files_go_together)
+{
+	struct a51_config c;
+	struct a51_error err = { 0 };
+
+	config_defaults(&c);
+	c.mode = A51_MODE_TEST;
+	snprintf(c.tls_cert, sizeof(c.tls_cert), "/etc/a51/tls/cert.pem");
+	ck_assert_int_eq(config_validate(&c, &err), A51_EINVAL);
+	ck_assert_str_eq(err.field, "A51_TLS_KEY");
+	snprintf(c.tls_key, sizeof(c.tls_key), "/etc/a51/tls/key.pem");
+	ck_assert_int_eq(config_validate(&c, &err), 0);
+	c.tls_cert[0] = '\0';
+	ck_assert_int_eq(config_validate(&c, &err), A51_EINVAL);
+	ck_assert_str_eq(err.field, "A51_TLS_CERT");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("core");
@@ -296,6 +314,7 @@ static Suite *suite(void)
 	tcase_add_test(t, config_bad_flag_and_missing_value);
 	tcase_add_test(t, config_listen_forms);
 	tcase_add_test(t, config_production_needs_pseudo_key);
+	tcase_add_test(t, config_tls_files_go_together);
 	suite_add_tcase(s, t);
 	return s;
 }
