@@ -218,6 +218,7 @@ static int cmd_serve(const struct a51_config *cfg)
 	hc.threads = cfg->http_threads;
 	hc.conn_timeout_s = cfg->conn_timeout_s;
 	hc.conn_limit = cfg->conn_limit;
+	hc.conn_per_ip = cfg->conn_per_ip;
 	hc.conn_memory = cfg->conn_memory;
 	hc.max_body = cfg->max_body;
 	hc.access_log = cfg->access_log;

@@ -30,6 +30,7 @@ struct a51_config {
 	int job_checkpoint_delay_ms; /* test mode only: slows jobs down so tests can catch them running */
 	int conn_timeout_s;
 	int conn_limit;
+	int conn_per_ip;           /* open connections from one client address; 0: no limit */
 	uint64_t conn_memory;      /* per-connection memory pool of libmicrohttpd */
 	int shutdown_grace_s;
 	int log_level;             /* enum log_level */

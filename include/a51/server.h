@@ -31,6 +31,7 @@ struct http_server_config {
 	int threads;
 	int conn_timeout_s;
 	int conn_limit;
+	int conn_per_ip;     /* 0: no limit */
 	uint64_t conn_memory;
 	uint64_t max_body;
 	bool access_log;

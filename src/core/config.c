@@ -60,6 +60,8 @@ static const struct opt opts[] = {
 	{ "A51_CONN_TIMEOUT", "conn-timeout", INT(conn_timeout_s, 1, 3600),
 	  "idle connection timeout in seconds (default 30)" },
 	{ "A51_CONN_LIMIT", "conn-limit", INT(conn_limit, 1, 1000000), "maximum open connections (default 1024)" },
+	{ "A51_CONN_PER_IP", "conn-per-ip", INT(conn_per_ip, 0, 1000000),
+	  "open connections from one client address, 0 for no limit (default 0)" },
 	{ "A51_CONN_MEMORY", "conn-memory", SIZE(conn_memory, (int64_t)64 << 20),
 	  "per-connection memory for headers (default 64k)" },
 	{ "A51_SHUTDOWN_GRACE", "shutdown-grace", INT(shutdown_grace_s, 0, 3600),

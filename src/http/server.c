@@ -330,6 +330,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg, cons
 				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->conn_limit,
+				     /* slow clients from one address cannot take every connection */
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->conn_per_ip,
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
 				     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
