@@ -28,22 +28,97 @@ static bool path_year(struct http_request *r, int *year)
 	return true;
 }
 
+/* One indicator of a quality PUT: each fault named under indicators[i] (or
+ * indicators[i].member), all of them, none hiding another; the clean copy is
+ * appended to clean only when the indicator has none. Members are read
+ * without trusting their types: a code may be missing, a number, or the
+ * indicator not an object at all. */
+static void indicator_check(struct fields *f, const json_t *list, size_t i, json_t *clean)
+{
+	static const char *const keys[] = { "code", "a_la_carte", "decreasing", "value", "previous", "deciles", NULL };
+	static const char *const flags[] = { "a_la_carte", "decreasing" };
+	const json_t *k = json_array_get(list, i), *cj = json_object_get(k, "code"), *dec = json_object_get(k, "deciles");
+	const json_t *v = json_object_get(k, "value"), *pv = json_object_get(k, "previous");
+	const char *code = json_string_value(cj), *key;
+	size_t before = json_array_size(f->errors);
+	json_t *member;
+	char field[64];
+
+	if (!json_is_object(k)) {
+		snprintf(field, sizeof(field), "indicators[%zu]", i);
+		field_error(f, field, "an object {code, value, previous, deciles, decreasing?, a_la_carte?}");
+		return;
+	}
+	json_object_foreach((json_t *)k, key, member) {
+		bool known = false;
+		for (const char *const *n = keys; *n && !known; n++)
+			known = strcmp(key, *n) == 0;
+		if (!known) {
+			snprintf(field, sizeof(field), "indicators[%zu]", i);
+			field_error(f, field, "unknown member %s", key);
+		}
+	}
+	snprintf(field, sizeof(field), "indicators[%zu].code", i);
+	if (!code || !*code || strlen(code) > 31 || strlen(code) != json_string_length(cj)) {
+		field_error(f, field, "a string of 1 to 31 bytes");
+	} else {
+		for (size_t j = 0; j < i; j++) {
+			/* an earlier indicator's code may be missing or not a string */
+			const char *other = json_string_value(json_object_get(json_array_get(list, j), "code"));
+			if (other && strcmp(other, code) == 0) {
+				field_error(f, field, "code %s is given twice", code);
+				break;
+			}
+		}
+	}
+	for (size_t j = 0; j < A51_ARRAY_LEN(flags); j++) {
+		const json_t *b = json_object_get(k, flags[j]);
+		if (b && !json_is_null(b) && !json_is_boolean(b)) {
+			snprintf(field, sizeof(field), "indicators[%zu].%s", i, flags[j]);
+			field_error(f, field, "true or false (absent: false)");
+		}
+	}
+	if (v && !json_is_null(v) && !json_is_number(v)) {
+		snprintf(field, sizeof(field), "indicators[%zu].value", i);
+		field_error(f, field, "a number, or null when not measured");
+	}
+	if (pv && !json_is_null(pv) && !json_is_number(pv)) {
+		snprintf(field, sizeof(field), "indicators[%zu].previous", i);
+		field_error(f, field, "a number, or null when not measured");
+	}
+	snprintf(field, sizeof(field), "indicators[%zu].deciles", i);
+	if (!json_is_array(dec) || json_array_size(dec) != 9) {
+		field_error(f, field, "the 9 deciles of the territories' results, from the 1st");
+	} else {
+		bool ok = true;
+		for (size_t d = 0; d < 9 && ok; d++)
+			ok = json_is_number(json_array_get(dec, d)) &&
+			     (!d || json_number_value(json_array_get(dec, d)) >= json_number_value(json_array_get(dec, d - 1)));
+		if (!ok)
+			field_error(f, field, "deciles are 9 numbers in increasing order");
+	}
+	if (json_array_size(f->errors) == before)
+		json_array_append_new(clean, json_pack("{s:s,s:b,s:b,s:O,s:O,s:O}", "code", code, "a_la_carte",
+						       json_is_true(json_object_get(k, "a_la_carte")), "decreasing",
+						       json_is_true(json_object_get(k, "decreasing")), "value",
+						       v ? (json_t *)v : json_null(), "previous", pv ? (json_t *)pv : json_null(),
+						       "deciles", dec));
+}
+
 /* PUT /v1/structures/{id}/ipep/quality/{year} {indicators, experience_points?,
  * respondents?}: the payer's measures for the year, a new version each time. */
 void api_ipep_quality_put(struct http_request *r)
 {
 	static const char *const known[] = { "indicators", "experience_points", "respondents", NULL };
-	static const char *const item_keys[] = { "code", "a_la_carte", "decreasing", "value", "previous", "deciles" };
 	struct a51_error err = { 0 };
 	struct actor a = api_actor(r);
 	struct fields f;
 	struct db_conn *c;
-	json_t *list, *k, *clean, *out = NULL, *e;
+	json_t *list, *clean, *out = NULL, *e;
 	char exp_text[32], resp_text[24], region[4];
 	const char *exp = NULL, *resp = NULL;
 	int64_t sid, respondents;
 	int year;
-	size_t i;
 
 	if (!api_path_id(r, "id", &sid) || !path_year(r, &year) || !fields_begin(&f, r))
 		return;
@@ -52,55 +127,10 @@ void api_ipep_quality_put(struct http_request *r)
 	clean = json_array();
 	if (!json_is_array(list) || json_array_size(list) > 50)
 		field_error(&f, "indicators", "a list of at most 50 indicator results");
-	json_array_foreach(list, i, k) {
-		char field[48];
-		const char *code = json_string_value(json_object_get(k, "code"));
-		const json_t *v = json_object_get(k, "value"), *pv = json_object_get(k, "previous"),
-			     *dec = json_object_get(k, "deciles");
-		const char *key;
-		json_t *ignored;
-		bool ok = json_is_object(k);
-		snprintf(field, sizeof(field), "indicators[%zu]", i);
-		json_object_foreach(ok ? k : NULL, key, ignored) {
-			bool known_key = false;
-			for (size_t j = 0; j < A51_ARRAY_LEN(item_keys); j++)
-				known_key |= strcmp(key, item_keys[j]) == 0;
-			if (!known_key) {
-				field_error(&f, field, "unknown member %s", key);
-				ok = false;
-			}
-		}
-		if (!code || !*code || strlen(code) > 31) {
-			field_error(&f, field, "code: 1 to 31 characters");
-			ok = false;
-		}
-		for (size_t j = 0; ok && j < i; j++)
-			if (strcmp(json_string_value(json_object_get(json_array_get(list, j), "code")), code) == 0) {
-				field_error(&f, field, "code %s is given twice", code);
-				ok = false;
-			}
-		if ((v && !json_is_null(v) && !json_is_number(v)) || (pv && !json_is_null(pv) && !json_is_number(pv))) {
-			field_error(&f, field, "value and previous are numbers, or null when not measured");
-			ok = false;
-		}
-		if (!json_is_array(dec) || json_array_size(dec) != 9) {
-			field_error(&f, field, "deciles: the 9 deciles of the territories' results, from the 1st");
-			ok = false;
-		} else {
-			for (size_t d = 0; d < 9 && ok; d++)
-				if (!json_is_number(json_array_get(dec, d)) ||
-				    (d && json_number_value(json_array_get(dec, d)) < json_number_value(json_array_get(dec, d - 1)))) {
-					field_error(&f, field, "deciles are 9 numbers in increasing order");
-					ok = false;
-				}
-		}
-		if (ok)
-			json_array_append_new(clean, json_pack("{s:s,s:b,s:b,s:O,s:O,s:O}", "code", code, "a_la_carte",
-							       json_is_true(json_object_get(k, "a_la_carte")), "decreasing",
-							       json_is_true(json_object_get(k, "decreasing")), "value",
-							       v ? v : json_null(), "previous", pv ? pv : json_null(),
-							       "deciles", dec));
-	}
+	/* past 50 the list is refused whole: its items are not gone through (the
+	 * duplicate check is quadratic) */
+	for (size_t i = 0; i < json_array_size(list) && i < 50; i++)
+		indicator_check(&f, list, i, clean);
 	e = json_object_get(f.obj, "experience_points");
 	if (e && !json_is_null(e)) {
 		if (!json_is_number(e) || json_number_value(e) < 0 || json_number_value(e) > 1000)

@@ -225,6 +225,32 @@ static const json_t *res(const json_t *run, const char *a, const char *b)
 	return json_object_get(json_object_get(json_object_get(run, "result"), a), b);
 }
 
+/* True when the problem j has an error on field whose reason contains part
+ * (NULL: any reason). */
+static bool has_error(const json_t *j, const char *field, const char *part)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(json_object_get(j, "errors"), i, e) {
+		const char *f = json_string_value(json_object_get(e, "field"));
+		const char *r = json_string_value(json_object_get(e, "reason"));
+		if (f && strcmp(f, field) == 0 && (!part || (r && strstr(r, part))))
+			return true;
+	}
+	return false;
+}
+
+static bool server_alive(void)
+{
+	struct h_resp r;
+	bool ok = h_get(srv.port, "/healthz", NULL, &r) == 0 && r.status == 200;
+
+	if (ok)
+		h_resp_free(&r);
+	return ok;
+}
+
 #define QUALITY                                                                                               \
 	"{\"indicators\":[{\"code\":\"vaccination_65\",\"value\":62,\"previous\":55,\"deciles\":[40,45,50,54,57,60,63,66,"   \
 	"70]},{\"code\":\"rh30\",\"decreasing\":true,\"value\":11.5,\"previous\":12.2,\"deciles\":[8,9,10,10.5,11,11.5,12," \
@@ -267,6 +293,64 @@ START_TEST(quality_inputs_are_checked_and_versioned)
 	j = api("GET", other_tok, NULL, &st, "/v1/structures/%ld/ipep/quality/2024", gid);
 	ck_assert_int_eq(st, 404);
 	json_decref(j);
+}
+END_TEST
+
+/* An indicator's code may be missing, not a string, or the indicator not an
+ * object: each is a fault named in the 422, and the server keeps serving. */
+START_TEST(quality_codes_of_any_type)
+{
+	static const struct { const char *body, *field; } cases[] = {
+		{ "{\"indicators\":[{\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]},"
+		  "{\"code\":\"x\",\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]}]}", "indicators[0].code" },
+		{ "{\"indicators\":[5,{\"code\":\"x\",\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]}]}", "indicators[0]" },
+		{ "{\"indicators\":[{\"code\":5,\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]},"
+		  "{\"code\":\"x\",\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]}]}", "indicators[0].code" },
+		{ "{\"indicators\":[{\"code\":null,\"deciles\":[1,2,3,4,5,6,7,8,9]},"
+		  "{\"code\":\"x\",\"deciles\":[1,2,3,4,5,6,7,8,9]},{\"code\":\"x\",\"deciles\":[1,2,3,4,5,6,7,8,9]}]}",
+		  "indicators[0].code" },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int st;
+		json_t *j = api("PUT", nat, cases[k].body, &st, "/v1/structures/%ld/ipep/quality/2025", gid);
+		ck_assert_msg(st == 422, "case %zu: %d", k, st);
+		ck_assert_msg(has_error(j, cases[k].field, NULL), "case %zu: %s", k, json_dumps(j, JSON_COMPACT));
+		json_decref(j);
+		ck_assert_msg(server_alive(), "a51d died on case %zu", k);
+	}
+	{
+		int st;
+		json_t *j = api("PUT", nat, cases[3].body, &st, "/v1/structures/%ld/ipep/quality/2025", gid);
+		ck_assert(has_error(j, "indicators[2].code", "given twice"));
+		json_decref(j);
+	}
+	ck_assert_str_eq(sqlf("SELECT count(*) FROM ipep_quality_inputs WHERE year = 2025"), "0");
+}
+END_TEST
+
+/* Every fault of every indicator at once: a flag that is not a boolean, a
+ * value that is not a number, deciles out of order, all in one answer. */
+START_TEST(quality_faults_all_at_once)
+{
+	int st;
+	json_t *j = api("PUT", nat,
+			"{\"indicators\":[{\"code\":\"a\",\"decreasing\":\"yes\",\"a_la_carte\":1,\"value\":\"high\","
+			"\"previous\":\"low\",\"deciles\":[3,2,1,4,5,6,7,8,9]},{\"code\":\"\",\"value\":2,\"deciles\":[1,2]},"
+			"{\"code\":\"b\",\"decreasing\":false,\"a_la_carte\":null,\"deciles\":[1,2,3,4,5,6,7,8,9]}]}",
+			&st, "/v1/structures/%ld/ipep/quality/2025", gid);
+
+	ck_assert_int_eq(st, 422);
+	ck_assert(has_error(j, "indicators[0].decreasing", "true or false"));
+	ck_assert(has_error(j, "indicators[0].a_la_carte", "true or false"));
+	ck_assert(has_error(j, "indicators[0].value", NULL));
+	ck_assert(has_error(j, "indicators[0].previous", NULL));
+	ck_assert(has_error(j, "indicators[0].deciles", "increasing order"));
+	ck_assert(has_error(j, "indicators[1].code", NULL));
+	ck_assert(has_error(j, "indicators[1].deciles", NULL));
+	ck_assert_int_eq(json_array_size(json_object_get(j, "errors")), 7);
+	json_decref(j);
+	ck_assert_str_eq(sqlf("SELECT count(*) FROM ipep_quality_inputs WHERE year = 2025"), "0");
 }
 END_TEST
 
@@ -454,6 +538,8 @@ static Suite *suite(void)
 	tcase_add_unchecked_fixture(tc, up, down);
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, quality_inputs_are_checked_and_versioned);
+	tcase_add_test(tc, quality_codes_of_any_type);
+	tcase_add_test(tc, quality_faults_all_at_once);
 	tcase_add_test(tc, official_run_against_an_independent_computation);
 	tcase_add_test(tc, what_ifs_of_every_phase);
 	tcase_add_test(tc, rerun_same_bytes_and_current);
