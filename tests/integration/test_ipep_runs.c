@@ -354,6 +354,25 @@ START_TEST(quality_faults_all_at_once)
 }
 END_TEST
 
+/* A member name longer than a reason holds, in two-byte characters: the
+ * reason is cut between characters and the fault is still reported. */
+START_TEST(quality_unknown_member_with_a_long_name)
+{
+	char body[1024], name[420] = "x"; /* then 'é's: the cut falls inside one */
+	json_t *j;
+	int st;
+
+	for (int k = 0; k < 200; k++)
+		memcpy(name + 1 + 2 * k, "\xc3\xa9", 3);
+	snprintf(body, sizeof(body), "{\"indicators\":[{\"code\":\"a\",\"deciles\":[1,2,3,4,5,6,7,8,9],\"%s\":1}]}", name);
+	j = api("PUT", nat, body, &st, "/v1/structures/%ld/ipep/quality/2025", gid);
+	ck_assert_msg(st == 422, "%d %s", st, json_dumps(j, JSON_COMPACT));
+	ck_assert(has_error(j, "indicators[0]", "unknown member"));
+	json_decref(j);
+	ck_assert_str_eq(sqlf("SELECT count(*) FROM ipep_quality_inputs WHERE year = 2025"), "0");
+}
+END_TEST
+
 START_TEST(official_run_against_an_independent_computation)
 {
 	json_t *run = ipep_run(nat, "{\"year\":2024}");
@@ -540,6 +559,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, quality_inputs_are_checked_and_versioned);
 	tcase_add_test(tc, quality_codes_of_any_type);
 	tcase_add_test(tc, quality_faults_all_at_once);
+	tcase_add_test(tc, quality_unknown_member_with_a_long_name);
 	tcase_add_test(tc, official_run_against_an_independent_computation);
 	tcase_add_test(tc, what_ifs_of_every_phase);
 	tcase_add_test(tc, rerun_same_bytes_and_current);
