@@ -421,10 +421,11 @@ int store_peps_paid(struct db_conn *c, int64_t structure_id, int year, json_t **
  * that day, ordered (*ids is malloc'ed). */
 int store_ipep_patientele(struct db_conn *c, int64_t structure_id, const char *day, int64_t **ids, size_t *n,
 			  struct a51_error *err);
-/* A new version of a groupement's quality inputs for a year. experience and
+/* A new version of a groupement's quality inputs for a year, audited under
+ * the structure's region (so that its ARS sees the row). experience and
  * respondents are text (NULL: missing). */
-int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, int year,
-			   const json_t *indicators, const char *experience, const char *respondents, json_t **out,
+int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, const char *region,
+			   int year, const json_t *indicators, const char *experience, const char *respondents, json_t **out,
 			   struct a51_error *err);
 /* The latest version, or A51_ENOTFOUND. */
 int store_ipep_quality_get(struct db_conn *c, int64_t structure_id, int year, json_t **out, struct a51_error *err);

@@ -155,7 +155,7 @@ void api_ipep_quality_put(struct http_request *r)
 		return;
 	}
 	if (store_reach_structure(c, &r->caller, sid, region, &err) < 0 ||
-	    store_ipep_quality_put(c, &a, sid, year, clean, exp, resp, &out, &err) < 0) {
+	    store_ipep_quality_put(c, &a, sid, region, year, clean, exp, resp, &out, &err) < 0) {
 		json_decref(clean);
 		api_fail(r, c, &err);
 		return;

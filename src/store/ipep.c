@@ -61,8 +61,8 @@ static const struct db_stmt Q_QUALITY_PUT = {
 	6
 };
 
-int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, int year,
-			   const json_t *indicators, const char *experience, const char *respondents, json_t **out,
+int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, const char *region,
+			   int year, const json_t *indicators, const char *experience, const char *respondents, json_t **out,
 			   struct a51_error *err)
 {
 	char sid[24], y[8], by[24], *text = json_dumps(indicators, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -81,7 +81,8 @@ int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t str
 		rc = store_one(c, &Q_QUALITY_PUT, p, out, err);
 	free(text);
 	if (rc == 0) {
-		struct audit_rec rec = { .action = "create", .resource_type = "ipep_quality", .structure_id = structure_id };
+		struct audit_rec rec = { .action = "create", .resource_type = "ipep_quality", .region = region,
+					 .structure_id = structure_id };
 		snprintf(rec.resource_id, sizeof(rec.resource_id), "%lld",
 			 (long long)json_integer_value(json_object_get(*out, "id")));
 		rec.after = *out;

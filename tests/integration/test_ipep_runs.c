@@ -373,6 +373,32 @@ START_TEST(quality_unknown_member_with_a_long_name)
 }
 END_TEST
 
+/* A version's audit row is the structure's region's, so that the ARS sees it. */
+START_TEST(quality_audit_is_the_regions)
+{
+	int st;
+	json_t *j = api("PUT", ars, QUALITY, &st, "/v1/structures/%ld/ipep/quality/2024", gid), *audit;
+	long long id = json_integer_value(json_object_get(j, "id"));
+	char want[64];
+
+	ck_assert_int_eq(st, 201);
+	json_decref(j);
+	/* sqlf answers a static buffer: keep the first answer */
+	snprintf(want, sizeof(want), "%s", sqlf("SELECT region || ':' || id FROM structures WHERE id = %ld", gid));
+	ck_assert_str_eq(sqlf("SELECT coalesce(region, '(null)') || ':' || structure_id FROM audit_log"
+			      " WHERE resource_type = 'ipep_quality' AND resource_id = '%lld'", id),
+			 want);
+	audit = api("GET", ars, NULL, &st, "/v1/audit?resource_type=ipep_quality&resource_id=%lld", id);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(audit, "items")), 1);
+	json_decref(audit);
+	audit = api("GET", ars_other, NULL, &st, "/v1/audit?resource_type=ipep_quality");
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(audit, "items")), 0);
+	json_decref(audit);
+}
+END_TEST
+
 START_TEST(official_run_against_an_independent_computation)
 {
 	json_t *run = ipep_run(nat, "{\"year\":2024}");
@@ -560,6 +586,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, quality_codes_of_any_type);
 	tcase_add_test(tc, quality_faults_all_at_once);
 	tcase_add_test(tc, quality_unknown_member_with_a_long_name);
+	tcase_add_test(tc, quality_audit_is_the_regions);
 	tcase_add_test(tc, official_run_against_an_independent_computation);
 	tcase_add_test(tc, what_ifs_of_every_phase);
 	tcase_add_test(tc, rerun_same_bytes_and_current);
