@@ -115,7 +115,7 @@ void api_ipep_quality_put(struct http_request *r)
 	struct fields f;
 	struct db_conn *c;
 	json_t *list, *clean, *out = NULL, *e;
-	char exp_text[32], resp_text[24], region[4];
+	char exp_text[32], resp_text[24], region[4], loc[64];
 	const char *exp = NULL, *resp = NULL;
 	int64_t sid, respondents;
 	int year;
@@ -165,6 +165,9 @@ void api_ipep_quality_put(struct http_request *r)
 		json_decref(out);
 		return;
 	}
+	/* the year's inputs, where GET reads this version until the next one */
+	snprintf(loc, sizeof(loc), "/v1/structures/%lld/ipep/quality/%d", (long long)sid, year);
+	http_set_header(r, "Location", loc);
 	http_respond_json(r, 201, out);
 }
 

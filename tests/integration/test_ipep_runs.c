@@ -399,6 +399,31 @@ START_TEST(quality_audit_is_the_regions)
 }
 END_TEST
 
+/* A new version is a 201 with the Location of the year's inputs, where the
+ * GET reads it. */
+START_TEST(quality_put_has_a_location)
+{
+	struct h_resp r;
+	char path[96], loc[96];
+	json_t *j, *got;
+	int st;
+
+	snprintf(path, sizeof(path), "/v1/structures/%ld/ipep/quality/2024", gid);
+	ck_assert_int_eq(h_api(srv.port, "PUT", path, nat, QUALITY, NULL, &r), 0);
+	ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+	ck_assert_ptr_nonnull(h_header(&r, "Location", loc, sizeof(loc)));
+	ck_assert_str_eq(loc, path);
+	j = h_json(&r);
+	h_resp_free(&r);
+	got = h_api_json(srv.port, "GET", loc, nat, NULL, &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(got, "version")),
+			 json_integer_value(json_object_get(j, "version")));
+	json_decref(got);
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(official_run_against_an_independent_computation)
 {
 	json_t *run = ipep_run(nat, "{\"year\":2024}");
@@ -587,6 +612,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, quality_faults_all_at_once);
 	tcase_add_test(tc, quality_unknown_member_with_a_long_name);
 	tcase_add_test(tc, quality_audit_is_the_regions);
+	tcase_add_test(tc, quality_put_has_a_location);
 	tcase_add_test(tc, official_run_against_an_independent_computation);
 	tcase_add_test(tc, what_ifs_of_every_phase);
 	tcase_add_test(tc, rerun_same_bytes_and_current);
