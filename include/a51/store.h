@@ -446,8 +446,8 @@ int store_ipep_run_get(struct db_conn *c, const struct caller *caller, int64_t i
 struct ipep_run_filter {
 	int64_t structure_id, batch_id, before_id;
 	int year, limit;
-	bool current_only;
-	const char *what_if;
+	bool current_only;           /* the runs that count: latest official of their structure and year */
+	const char *phase, *what_if; /* what_if: "true", "false" or NULL */
 };
 int store_ipep_runs_list(struct db_conn *c, const struct caller *caller, const struct ipep_run_filter *f,
 			 json_t **items, struct a51_error *err);

@@ -352,7 +352,8 @@ void api_ipep_batch_create(struct http_request *r)
 
 void api_ipep_runs_list(struct http_request *r)
 {
-	static const char *const query[] = { "limit", "structure_id", "year", "what_if", "batch_id", "current", NULL };
+	static const char *const query[] = { "limit", "structure_id", "year", "phase", "what_if", "batch_id", "current",
+					     NULL };
 	static const char *const bools[] = { "true", "false", NULL };
 	struct a51_error err = { 0 };
 	struct ipep_run_filter pf = { 0 };
@@ -364,6 +365,7 @@ void api_ipep_runs_list(struct http_request *r)
 	query_begin(&q, r);
 	pf.structure_id = query_int(&q, "structure_id", 1, INT64_MAX, 0);
 	pf.year = (int)query_int(&q, "year", 2018, 2100, 0);
+	pf.phase = query_enum(&q, "phase", phases);
 	pf.what_if = query_enum(&q, "what_if", bools);
 	pf.batch_id = query_int(&q, "batch_id", 1, INT64_MAX, 0);
 	cur = query_enum(&q, "current", bools);

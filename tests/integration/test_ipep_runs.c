@@ -548,6 +548,46 @@ START_TEST(rerun_same_bytes_and_current)
 }
 END_TEST
 
+/* The list filters by phase; an enum parameter with an unknown value is a
+ * 422 naming it, every one at once, not a filter silently dropped. */
+START_TEST(runs_list_phase_and_enum_faults)
+{
+	static const struct { const char *query, *field; } bad[] = {
+		{ "phase=phase4", "phase" },
+		{ "phase=PHASE1", "phase" },
+		{ "what_if=yes", "what_if" },
+		{ "current=1", "current" },
+	};
+	json_t *j, *it;
+	size_t i;
+	int st;
+
+	j = api("GET", nat, NULL, &st, "/v1/ipep/runs?phase=phase3&limit=500");
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_gt(json_array_size(json_object_get(j, "items")), 0);
+	json_array_foreach(json_object_get(j, "items"), i, it)
+		ck_assert_str_eq(json_string_value(json_object_get(it, "phase")), "phase3");
+	ck_assert_int_eq(json_array_size(json_object_get(j, "items")),
+			 strtoll(sqlf("SELECT count(*) FROM ipep_runs WHERE phase = 'phase3'"), NULL, 10));
+	json_decref(j);
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		j = api("GET", nat, NULL, &st, "/v1/ipep/runs?%s", bad[k].query);
+		ck_assert_msg(st == 422, "%s: %d", bad[k].query, st);
+		ck_assert_msg(has_error(j, bad[k].field, "must be one of"), "%s: %s", bad[k].query, json_dumps(j, JSON_COMPACT));
+		json_decref(j);
+	}
+	j = api("GET", nat, NULL, &st, "/v1/ipep/runs?phase=x&what_if=x&current=x");
+	ck_assert_int_eq(st, 422);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "errors")), 3);
+	json_decref(j);
+	j = api("GET", nat, NULL, &st, "/v1/ipep/runs/%s/lines?format=xml",
+		sqlf("SELECT max(id) FROM ipep_runs"));
+	ck_assert_int_eq(st, 422);
+	ck_assert(has_error(j, "format", "must be one of"));
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(tenancy_and_refusals)
 {
 	int st;
@@ -616,6 +656,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, official_run_against_an_independent_computation);
 	tcase_add_test(tc, what_ifs_of_every_phase);
 	tcase_add_test(tc, rerun_same_bytes_and_current);
+	tcase_add_test(tc, runs_list_phase_and_enum_faults);
 	tcase_add_test(tc, tenancy_and_refusals);
 	tcase_add_test(tc, batch_of_a_region);
 	suite_add_tcase(s, tc);
