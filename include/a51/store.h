@@ -366,8 +366,10 @@ int store_peps_inputs(struct db_conn *c, int64_t structure_id, int year, const c
 /* The COPY statement of the inputs (for EXPLAIN and the benchmarks). */
 const char *store_peps_inputs_sql(void);
 
-/* The latest national version of the risk model named name. */
-int store_rm_latest(struct db_conn *c, const char *name, int64_t *id, struct a51_error *err);
+/* The latest national version of the risk model named name; none is
+ * A51_EINVAL on field key (the parameter that holds the name, e.g.
+ * "gains.risk_model", or the request field that chose it). */
+int store_rm_latest(struct db_conn *c, const char *key, const char *name, int64_t *id, struct a51_error *err);
 
 struct peps_run_record {
 	int64_t structure_id, enrolment_id, parameter_set_id, model_id, batch_id, job_id;

@@ -55,7 +55,7 @@ static int check_inputs(struct db_conn *c, int year, int64_t pset_id, struct a51
 		rc = a51_error_set(err, A51_EINVAL, "parameter_set_id", "parameter set %lld is not a PEPS one",
 				   (long long)pset_id);
 	else if ((rc = params_read_peps(json_object_get(pset, "body"), &kp, err)) == 0)
-		rc = store_rm_latest(c, kp.risk_model, &model, err);
+		rc = store_rm_latest(c, "forfait.risk_model", kp.risk_model, &model, err);
 	json_decref(pset);
 	return rc;
 }

@@ -128,7 +128,7 @@ static int run_groupement(struct job_ctx *ctx, const struct run_args *a, int64_t
 	if ((rc = params_read_ipep(json_object_get(pset, "body"), &kp, err)) < 0 ||
 	    (rc = params_read_eligibility(json_object_get(pset, "body"), &ep, err)) < 0)
 		goto out;
-	if ((rc = store_rm_latest(c, kp.risk_model, &model_id, err)) < 0 ||
+	if ((rc = store_rm_latest(c, "gains.risk_model", kp.risk_model, &model_id, err)) < 0 ||
 	    (rc = store_rm_get(c, model_id, &model, err)) < 0 ||
 	    (rc = rm_model_load(model, &def, &d, coef, &smearing, share, err)) < 0)
 		goto out;

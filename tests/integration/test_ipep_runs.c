@@ -588,6 +588,38 @@ START_TEST(runs_list_phase_and_enum_faults)
 }
 END_TEST
 
+/* A parameter set naming a risk model nobody fitted: the 422 names the IPEP
+ * key that holds the name, not PEPS's. */
+START_TEST(missing_model_names_the_ipep_key)
+{
+	int st;
+	json_t *ps = api("GET", nat, NULL, &st, "/v1/parameter-sets/%ld", whatif_pset), *copy, *j;
+	char *text, body[128];
+	long id;
+
+	ck_assert_int_eq(st, 200);
+	copy = json_deep_copy(json_object_get(ps, "body"));
+	json_decref(ps);
+	/* a year no run takes by default, so the other tests keep the fixture's sets */
+	json_object_set_new(copy, "year", json_integer(2022));
+	json_object_set_new(copy, "label", json_string("IPEP (test: a model never fitted)"));
+	json_object_set_new(json_object_get(json_object_get(copy, "parameters"), "gains.risk_model"), "value",
+			    json_string("never-fitted"));
+	text = json_dumps(copy, 0);
+	j = h_api_json(srv.port, "POST", "/v1/parameter-sets", nat, text, &st);
+	ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
+	id = (long)json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	json_decref(copy);
+	free(text);
+	snprintf(body, sizeof(body), "{\"year\":2024,\"what_if\":true,\"parameter_set_id\":%ld}", id);
+	j = api("POST", gtok, body, &st, "/v1/structures/%ld/ipep/runs", gid);
+	ck_assert_int_eq(st, 422);
+	ck_assert_msg(has_error(j, "gains.risk_model", "never-fitted"), "%s", json_dumps(j, JSON_COMPACT));
+	json_decref(j);
+}
+END_TEST
+
 START_TEST(tenancy_and_refusals)
 {
 	int st;
@@ -657,6 +689,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, what_ifs_of_every_phase);
 	tcase_add_test(tc, rerun_same_bytes_and_current);
 	tcase_add_test(tc, runs_list_phase_and_enum_faults);
+	tcase_add_test(tc, missing_model_names_the_ipep_key);
 	tcase_add_test(tc, tenancy_and_refusals);
 	tcase_add_test(tc, batch_of_a_region);
 	suite_add_tcase(s, tc);

@@ -476,6 +476,31 @@ START_TEST(what_ifs_stay_apart)
 	ck_assert_int_gt(json_integer_value(json_object_get(res(run, "cap"), "effect_cents")), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(res(run, "parameter_set"), "id")), pid);
 	json_decref(run);
+	/* a set naming a model nobody fitted: the 422 names the PEPS key that holds the name */
+	pset = api("GET", nat, NULL, &st, "/v1/parameter-sets/%ld", pid);
+	body = json_deep_copy(json_object_get(pset, "body"));
+	json_decref(pset);
+	json_object_set_new(json_object_get(json_object_get(body, "parameters"), "forfait.risk_model"), "value",
+			    json_string("never-fitted"));
+	json_object_set_new(body, "year", json_integer(2022)); /* no run takes it by default */
+	json_object_set_new(body, "label", json_string("PEPS, a model never fitted (test)"));
+	ptext = json_dumps(body, 0);
+	j = api("POST", nat, ptext, &st, "/v1/parameter-sets");
+	ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
+	pid = (long)json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	free(ptext);
+	json_decref(body);
+	{
+		char req[256];
+		snprintf(req, sizeof(req), "{\"year\":2024,\"phase\":\"prospective\",\"what_if\":true,\"parameter_set_id\":%ld}",
+			 pid);
+		j = api("POST", nat, req, &st, "/v1/structures/%ld/peps/runs", sid[2]);
+	}
+	ck_assert_int_eq(st, 422);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "errors"), 0), "field")),
+			 "forfait.risk_model");
+	json_decref(j);
 }
 END_TEST
 
