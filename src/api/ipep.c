@@ -6,10 +6,8 @@
 #include <string.h>
 
 #include "a51/api.h"
-#include "a51/buf.h"
 #include "a51/dates.h"
 #include "a51/ipep.h"
-#include "a51/riskmodel.h"
 #include "a51/util.h"
 #include "a51/banned.h"
 
@@ -400,83 +398,18 @@ void api_ipep_run_get(struct http_request *r)
 	http_respond_json(r, 200, out);
 }
 
-/* Per patient: observed and expected spending of both years, exposure, and
- * the patient's share of the total. JSON pages, or all as one CSV file. */
+/* Per patient: its covariates, observed and expected spending of both years,
+ * exposures, and the patient's share of the total. JSON pages, or all as one
+ * CSV file. */
 void api_ipep_run_lines(struct http_request *r)
 {
-	static const char *const query[] = { "limit", "format", NULL };
-	static const char *const formats[] = { "json", "csv", NULL };
-	static const char *const cols[] = { "patient_id", "age_sex", "expected_prev", "expected", "observed_prev",
-					    "observed", "exposure_prev", "exposure", "amount_cents" };
-	struct a51_error err = { 0 };
-	struct fields q;
-	struct db_conn *c;
-	json_t *run = NULL, *items, *it;
-	const char *fmt;
-	int64_t id, after;
-	int limit;
-	size_t i;
-	bool csv;
+	static const char *const cols[] = { "patient_id", "age_sex", "ald_groups", "c2s", "ame", "expected_prev",
+					    "expected", "observed_prev", "observed", "exposure_prev", "exposure",
+					    "amount_cents" };
+	static const struct api_lines_kind ipep = { "ipep", store_ipep_run_get, store_ipep_lines, cols,
+						    A51_ARRAY_LEN(cols) };
 
-	if (!api_path_id(r, "id", &id))
-		return;
-	query_begin(&q, r);
-	fmt = query_enum(&q, "format", formats);
-	csv = fmt && strcmp(fmt, "csv") == 0;
-	limit = (int)query_int(&q, "limit", 1, csv ? 2000000 : 1000, csv ? 2000000 : 100);
-	after = query_int(&q, "cursor", 0, INT64_MAX, 0);
-	if (!query_end(&q) || !(c = api_db(r)))
-		return;
-	if (store_ipep_run_get(c, &r->caller, id, &run, &err) < 0 ||
-	    store_ipep_lines(c, &r->caller, id, after, limit, &items, &err) < 0) {
-		json_decref(run);
-		api_fail(r, c, &err);
-		return;
-	}
-	api_db_release(r, c);
-	json_decref(run);
-	json_array_foreach(items, i, it) {
-		int cell = (int)json_integer_value(json_object_get(it, "cell"));
-		json_object_set(it, "patient_id", json_object_get(it, "id"));
-		json_object_set_new(it, "age_sex", json_string(cell >= 0 && cell < 20 ? rm_cell_names[cell] : "?"));
-		json_object_del(it, "cell");
-	}
-	if (!csv) {
-		json_t *page = api_page(items, limit, api_base_url(r, query));
-		json_array_foreach(json_object_get(page, "items"), i, it)
-			json_object_del(it, "id");
-		http_respond_json(r, 200, page);
-		return;
-	}
-	{
-		struct buf b;
-		char name[64];
-		buf_init(&b);
-		for (size_t k = 0; k < A51_ARRAY_LEN(cols); k++)
-			buf_printf(&b, "%s%s", k ? ";" : "", cols[k]);
-		buf_printf(&b, "\n");
-		json_array_foreach(items, i, it) {
-			for (size_t k = 0; k < A51_ARRAY_LEN(cols); k++) {
-				json_t *v = json_object_get(it, cols[k]);
-				if (json_is_string(v))
-					buf_printf(&b, "%s%s", k ? ";" : "", json_string_value(v));
-				else if (json_is_real(v))
-					buf_printf(&b, "%s%.6f", k ? ";" : "", json_real_value(v));
-				else
-					buf_printf(&b, "%s%lld", k ? ";" : "", (long long)json_integer_value(v));
-			}
-			buf_printf(&b, "\n");
-		}
-		json_decref(items);
-		if (b.oom) {
-			buf_release(&b);
-			http_problem(r, 500, "internal", "out of memory");
-			return;
-		}
-		snprintf(name, sizeof(name), "attachment; filename=\"ipep-run-%lld-lines.csv\"", (long long)id);
-		http_set_header(r, "Content-Disposition", name);
-		http_respond_owned(r, 200, "text/csv; charset=utf-8", b.data, b.len);
-	}
+	api_run_lines(r, &ipep);
 }
 
 void api_ipep_batch_get(struct http_request *r)

@@ -620,6 +620,63 @@ START_TEST(missing_model_names_the_ipep_key)
 }
 END_TEST
 
+/* A line reads like a PEPS line: the age-sex cell, the ALD groups by name,
+ * C2S and AME as booleans, checked against the stored codes; the CSV has
+ * the same columns. */
+START_TEST(lines_are_readable)
+{
+	static const char *const groups[] = { "ald_diabetes", "ald_cardio", "ald_cancer", "ald_psych", "ald_neuro",
+					      "ald_resp", "ald_other" };
+	long id = strtol(sqlf("SELECT max(id) FROM ipep_runs WHERE NOT what_if"), NULL, 10);
+	long after = strtol(sqlf("SELECT min(patient_id) - 1 FROM ipep_lines WHERE run_id = %ld AND ald_groups <> 0"
+				 " AND flags <> 0", id), NULL, 10);
+	struct h_resp r;
+	char path[128];
+	json_t *j, *it;
+	size_t i;
+	int st;
+
+	j = api("GET", gtok, NULL, &st, "/v1/ipep/runs/%ld/lines?limit=50&cursor=%ld", id, after);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 50);
+	json_array_foreach(json_object_get(j, "items"), i, it) {
+		long long pid = json_integer_value(json_object_get(it, "patient_id"));
+		unsigned mask = (unsigned)strtoul(sqlf("SELECT ald_groups FROM ipep_lines WHERE run_id = %ld AND patient_id = %lld",
+						       id, pid), NULL, 10);
+		int flags = (int)strtol(sqlf("SELECT flags FROM ipep_lines WHERE run_id = %ld AND patient_id = %lld", id, pid),
+					NULL, 10);
+		json_t *g = json_object_get(it, "ald_groups");
+		size_t k = 0;
+		ck_assert_ptr_null(json_object_get(it, "flags"));
+		ck_assert_ptr_null(json_object_get(it, "cell"));
+		ck_assert_ptr_null(json_object_get(it, "id"));
+		ck_assert(json_is_string(json_object_get(it, "age_sex")));
+		ck_assert(json_is_array(g));
+		for (unsigned b = 0; b < 7; b++)
+			if (mask & (1u << b))
+				ck_assert_str_eq(json_string_value(json_array_get(g, k++)), groups[b]);
+		ck_assert_int_eq(json_array_size(g), k);
+		ck_assert(json_is_boolean(json_object_get(it, "c2s")) && json_is_boolean(json_object_get(it, "ame")));
+		ck_assert_int_eq(json_is_true(json_object_get(it, "c2s")), (flags & 1) != 0);
+		ck_assert_int_eq(json_is_true(json_object_get(it, "ame")), (flags & 2) != 0);
+	}
+	ck_assert_int_gt(json_array_size(json_object_get(json_array_get(json_object_get(j, "items"), 0), "ald_groups")), 0);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/ipep/runs/%ld/lines?format=csv&limit=3&cursor=%ld", id, after);
+	ck_assert_int_eq(h_api(srv.port, "GET", path, gtok, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_msg(strncmp(r.body, "patient_id;age_sex;ald_groups;c2s;ame;expected_prev;expected;observed_prev;observed;"
+				      "exposure_prev;exposure;amount_cents\n", 120) == 0, "%s", r.body);
+	/* the first line has ALD groups and a flag: names joined by |, booleans as words */
+	{
+		const char *l1 = strchr(r.body, '\n') + 1;
+		ck_assert_ptr_nonnull(strstr(l1, ";ald_"));
+		ck_assert_ptr_nonnull(strstr(l1, ";true;"));
+	}
+	h_resp_free(&r);
+}
+END_TEST
+
 START_TEST(tenancy_and_refusals)
 {
 	int st;
@@ -690,6 +747,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, rerun_same_bytes_and_current);
 	tcase_add_test(tc, runs_list_phase_and_enum_faults);
 	tcase_add_test(tc, missing_model_names_the_ipep_key);
+	tcase_add_test(tc, lines_are_readable);
 	tcase_add_test(tc, tenancy_and_refusals);
 	tcase_add_test(tc, batch_of_a_region);
 	suite_add_tcase(s, tc);
