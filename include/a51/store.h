@@ -277,6 +277,15 @@ int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *
 int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upload_id, int64_t *inserted,
 		       int64_t *updated, struct a51_error *err);
 
+/* Widens the dataset's claim span (claim_spans) to [first, last] (YYYY-MM-DD),
+ * in the upload's transaction: called with the earliest and latest care date
+ * of the claims an upload stored. */
+int store_claim_span_extend(struct db_conn *c, int64_t dataset, const char *first, const char *last,
+			    struct a51_error *err);
+/* The first and last care dates of the dataset's claims (YYYY-MM-DD), or
+ * empty strings when it has none. */
+int store_claim_span(struct db_conn *c, int64_t dataset, char first[11], char last[11], struct a51_error *err);
+
 /* The faults found by store_upload_merge, oldest first, at most max a call
  * (appended to errors), each taken off the list: call until none comes.
  * *count gets how many were waiting. */

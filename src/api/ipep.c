@@ -277,10 +277,16 @@ void api_ipep_run_create(struct http_request *r)
 		return;
 	}
 	if (!what_if) {
+		/* enrolled in one phase over the year, with claims over N-1 and N */
 		json_t *enrol = NULL;
+		char first[11], last[11];
 		int rc = store_enrolment_over(c, sid, "IPEP", from, to, &enrol, &err);
 		if (rc == 0)
 			rc = ipep_phase_check(enrol, sid, from, to, &err);
+		if (rc == 0)
+			rc = store_claim_span(c, sid, first, last, &err);
+		if (rc == 0)
+			rc = ipep_data_check(sid, year, first, last, &err);
 		json_decref(enrol);
 		if (rc < 0) {
 			json_decref(params);

@@ -729,6 +729,45 @@ START_TEST(batch_of_a_region)
 }
 END_TEST
 
+/* The groupement's claims run from 2023-01-01 into February 2025: 2025 is a
+ * year without its data. An official run of it is refused (422 on year); a
+ * what-if goes on with a warning; a batch leaves the groupement out, saying
+ * why. Every claims upload kept the dataset's span. */
+START_TEST(a_year_without_data)
+{
+	json_t *j, *run, *job, *w;
+	size_t i;
+	bool warned = false;
+	int st;
+
+	ck_assert_str_eq(sqlf("SELECT (SELECT first_on || ' ' || last_on FROM claim_spans WHERE dataset = %ld)"
+			      " = (SELECT min(care_date) || ' ' || max(care_date) FROM claims WHERE dataset = %ld)",
+			      gid, gid),
+			 "t");
+	ck_assert_str_eq(sqlf("SELECT first_on FROM claim_spans WHERE dataset = %ld", gid), "2023-01-01");
+	j = api("POST", nat, "{\"year\":2025}", &st, "/v1/structures/%ld/ipep/runs", gid);
+	ck_assert_msg(st == 422, "%d %s", st, json_dumps(j, JSON_COMPACT));
+	ck_assert_msg(has_error(j, "year", "do not cover 2024-01-01 to 2025-12-31"), "%s", json_dumps(j, JSON_COMPACT));
+	json_decref(j);
+	run = ipep_run(gtok, "{\"year\":2025,\"what_if\":true}");
+	json_array_foreach(json_object_get(json_object_get(run, "result"), "warnings"), i, w)
+		warned |= strstr(json_string_value(w), "do not cover 2024-01-01 to 2025-12-31") != NULL;
+	ck_assert_msg(warned, "%s", json_dumps(json_object_get(json_object_get(run, "result"), "warnings"), JSON_COMPACT));
+	json_decref(run);
+	job = run_job(ars, "{\"year\":2025}", "/v1/ipep/runs");
+	ck_assert_str_eq(json_string_value(json_object_get(job, "status")), "succeeded");
+	j = h_api_json(srv.port, "GET", json_string_value(json_object_get(json_object_get(job, "result"), "url")), ars, NULL,
+		       &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(json_object_get(j, "summary"), "runs")), 0);
+	w = json_array_get(json_object_get(json_object_get(j, "summary"), "skipped"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(w, "structure_id")), gid);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(w, "reason")), "do not cover"));
+	json_decref(j);
+	json_decref(job);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ipep_runs");
@@ -750,6 +789,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, lines_are_readable);
 	tcase_add_test(tc, tenancy_and_refusals);
 	tcase_add_test(tc, batch_of_a_region);
+	tcase_add_test(tc, a_year_without_data);
 	suite_add_tcase(s, tc);
 	return s;
 }
