@@ -556,26 +556,18 @@ int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upl
 	return run_counts(c, merge_sql[kind], 2, params, inserted, updated, err);
 }
 
-static const struct db_stmt Q_SPAN_EXTEND = {
-	"claim_span_extend",
-	"INSERT INTO claim_spans (dataset, first_on, last_on) VALUES ($1, $2, $3) ON CONFLICT (dataset) DO UPDATE"
-	" SET first_on = least(claim_spans.first_on, EXCLUDED.first_on),"
-	" last_on = greatest(claim_spans.last_on, EXCLUDED.last_on)",
-	3
-};
-
 int store_claim_span_extend(struct db_conn *c, int64_t dataset, const char *first, const char *last,
 			    struct a51_error *err)
 {
 	char ds[24];
 	const char *p[3] = { ds, first, last };
-	PGresult *res;
 
 	snprintf(ds, sizeof(ds), "%lld", (long long)dataset);
-	if (!(res = db_exec(c, &Q_SPAN_EXTEND, p, err)))
-		return err->code;
-	PQclear(res);
-	return 0;
+	return db_run_params(c,
+			     "INSERT INTO claim_spans (dataset, first_on, last_on) VALUES ($1, $2, $3)"
+			     " ON CONFLICT (dataset) DO UPDATE SET first_on = least(claim_spans.first_on, EXCLUDED.first_on),"
+			     " last_on = greatest(claim_spans.last_on, EXCLUDED.last_on)",
+			     3, p, false, err);
 }
 
 static const struct db_stmt Q_SPAN = {

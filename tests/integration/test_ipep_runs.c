@@ -136,38 +136,10 @@ static long load_structure(const char *ref)
  * for 2024 with some values changed (for what-ifs); answers the latter's id. */
 static long parameter_sets(const char *changes)
 {
-	int st;
-	json_t *ps = api("GET", nat, NULL, &st, "/v1/parameter-sets/%s",
-			 sqlf("SELECT max(id) FROM parameter_sets WHERE experiment = 'IPEP' AND year = 2024"));
-	json_t *body = json_object_get(ps, "body"), *j, *edits;
-	json_error_t je;
-	long id = 0;
+	long seed = strtol(sqlf("SELECT max(id) FROM parameter_sets WHERE experiment = 'IPEP' AND year = 2024"), NULL, 10);
 
-	for (int k = 0; k < 2; k++) {
-		json_t *copy = json_deep_copy(body);
-		char *text;
-		if (k == 0) {
-			json_object_set_new(copy, "year", json_integer(2023));
-			json_object_set_new(copy, "label", json_string("IPEP 2023 (test: the 2024 values)"));
-		} else {
-			const char *key;
-			json_t *v;
-			edits = json_loads(changes, 0, &je);
-			json_object_foreach(edits, key, v)
-				json_object_set(json_object_get(json_object_get(copy, "parameters"), key), "value", v);
-			json_decref(edits);
-			json_object_set_new(copy, "label", json_string("IPEP 2024 (test: what-if values)"));
-		}
-		text = json_dumps(copy, 0);
-		j = h_api_json(srv.port, "POST", "/v1/parameter-sets", nat, text, &st);
-		ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
-		id = (long)json_integer_value(json_object_get(j, "id"));
-		json_decref(j);
-		json_decref(copy);
-		free(text);
-	}
-	json_decref(ps);
-	return id;
+	h_param_set_variant(srv.port, nat, seed, "IPEP 2023 (test: the 2024 values)", 2023, NULL);
+	return h_param_set_variant(srv.port, nat, seed, "IPEP 2024 (test: what-if values)", 0, changes);
 }
 
 static long whatif_pset;
@@ -251,6 +223,12 @@ static bool server_alive(void)
 	return ok;
 }
 
+/* The refused PUTs of these tests are all of 2025: none may have left a version. */
+static void nothing_recorded_in_2025(void)
+{
+	ck_assert_str_eq(sqlf("SELECT count(*) FROM ipep_quality_inputs WHERE year = 2025"), "0");
+}
+
 #define QUALITY                                                                                               \
 	"{\"indicators\":[{\"code\":\"vaccination_65\",\"value\":62,\"previous\":55,\"deciles\":[40,45,50,54,57,60,63,66,"   \
 	"70]},{\"code\":\"rh30\",\"decreasing\":true,\"value\":11.5,\"previous\":12.2,\"deciles\":[8,9,10,10.5,11,11.5,12," \
@@ -325,7 +303,7 @@ START_TEST(quality_codes_of_any_type)
 		ck_assert(has_error(j, "indicators[2].code", "given twice"));
 		json_decref(j);
 	}
-	ck_assert_str_eq(sqlf("SELECT count(*) FROM ipep_quality_inputs WHERE year = 2025"), "0");
+	nothing_recorded_in_2025();
 }
 END_TEST
 
@@ -350,7 +328,7 @@ START_TEST(quality_faults_all_at_once)
 	ck_assert(has_error(j, "indicators[1].deciles", NULL));
 	ck_assert_int_eq(json_array_size(json_object_get(j, "errors")), 7);
 	json_decref(j);
-	ck_assert_str_eq(sqlf("SELECT count(*) FROM ipep_quality_inputs WHERE year = 2025"), "0");
+	nothing_recorded_in_2025();
 }
 END_TEST
 
@@ -369,7 +347,7 @@ START_TEST(quality_unknown_member_with_a_long_name)
 	ck_assert_msg(st == 422, "%d %s", st, json_dumps(j, JSON_COMPACT));
 	ck_assert(has_error(j, "indicators[0]", "unknown member"));
 	json_decref(j);
-	ck_assert_str_eq(sqlf("SELECT count(*) FROM ipep_quality_inputs WHERE year = 2025"), "0");
+	nothing_recorded_in_2025();
 }
 END_TEST
 
@@ -592,26 +570,13 @@ END_TEST
  * key that holds the name, not PEPS's. */
 START_TEST(missing_model_names_the_ipep_key)
 {
-	int st;
-	json_t *ps = api("GET", nat, NULL, &st, "/v1/parameter-sets/%ld", whatif_pset), *copy, *j;
-	char *text, body[128];
-	long id;
-
-	ck_assert_int_eq(st, 200);
-	copy = json_deep_copy(json_object_get(ps, "body"));
-	json_decref(ps);
 	/* a year no run takes by default, so the other tests keep the fixture's sets */
-	json_object_set_new(copy, "year", json_integer(2022));
-	json_object_set_new(copy, "label", json_string("IPEP (test: a model never fitted)"));
-	json_object_set_new(json_object_get(json_object_get(copy, "parameters"), "gains.risk_model"), "value",
-			    json_string("never-fitted"));
-	text = json_dumps(copy, 0);
-	j = h_api_json(srv.port, "POST", "/v1/parameter-sets", nat, text, &st);
-	ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
-	id = (long)json_integer_value(json_object_get(j, "id"));
-	json_decref(j);
-	json_decref(copy);
-	free(text);
+	long id = h_param_set_variant(srv.port, nat, whatif_pset, "IPEP (test: a model never fitted)", 2022,
+				      "{\"gains.risk_model\": \"never-fitted\"}");
+	char body[128];
+	json_t *j;
+	int st;
+
 	snprintf(body, sizeof(body), "{\"year\":2024,\"what_if\":true,\"parameter_set_id\":%ld}", id);
 	j = api("POST", gtok, body, &st, "/v1/structures/%ld/ipep/runs", gid);
 	ck_assert_int_eq(st, 422);
