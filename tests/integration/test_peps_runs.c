@@ -591,6 +591,12 @@ START_TEST(batch_of_a_region)
 
 	ck_assert_str_eq(json_string_value(json_object_get(job, "status")), "succeeded");
 	batch = (long)json_integer_value(json_object_get(json_object_get(job, "result"), "id"));
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "/v1/peps/batches/%ld", batch);
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(job, "result"), "type")), "peps_batch");
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(job, "result"), "url")), want);
+	}
 	j = h_api_json(srv.port, "GET", json_string_value(json_object_get(json_object_get(job, "result"), "url")), ars,
 		       NULL, &st);
 	json_decref(job);
