@@ -169,7 +169,7 @@ bool api_region_param(struct http_request *r, const char **code);
  * bit mask and its flags (1 C2S, 2 AME); the answer names them (age_sex,
  * ald_groups as names, c2s and ame as booleans, patient_id). ?format=json
  * (pages of limit 1..1000, cursor: the last patient id) or csv (one file of
- * the columns cols, ;-separated, named {name}-run-{id}-lines.csv). */
+ * the columns cols by api_respond_csv, named {name}-run-{id}-lines.csv). */
 struct api_lines_kind {
 	const char *name; /* "peps", "ipep" */
 	int (*run_get)(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err);

@@ -1,10 +1,10 @@
 /* A run's per-patient lines, as PEPS and IPEP answer them: the patient's
- * covariates by name, then JSON pages or all of them as one CSV file. */
+ * covariates by name, then JSON pages or all of them as one CSV file
+ * (api_respond_csv). */
 #include <stdio.h>
 #include <string.h>
 
 #include "a51/api.h"
-#include "a51/buf.h"
 #include "a51/riskmodel.h"
 #include "a51/util.h"
 #include "a51/banned.h"
@@ -29,50 +29,6 @@ static void line_view(json_t *l)
 	json_object_set_new(l, "ame", json_boolean(flags & 2));
 	json_object_del(l, "cell");
 	json_object_del(l, "flags");
-}
-
-/* One ;-separated file with a header row; ALD groups joined by |. */
-static void respond_csv(struct http_request *r, const struct api_lines_kind *k, int64_t id, json_t *items)
-{
-	struct buf b;
-	char name[80];
-	json_t *it;
-	size_t i;
-
-	buf_init(&b);
-	for (size_t c = 0; c < k->ncols; c++)
-		buf_printf(&b, "%s%s", c ? ";" : "", k->cols[c]);
-	buf_printf(&b, "\n");
-	json_array_foreach(items, i, it) {
-		for (size_t c = 0; c < k->ncols; c++) {
-			json_t *v = json_object_get(it, k->cols[c]);
-			if (c)
-				buf_putc(&b, ';');
-			if (json_is_array(v)) {
-				size_t g;
-				json_t *group;
-				json_array_foreach(v, g, group)
-					buf_printf(&b, "%s%s", g ? "|" : "", json_string_value(group));
-			} else if (json_is_boolean(v))
-				buf_puts(&b, json_is_true(v) ? "true" : "false");
-			else if (json_is_string(v))
-				buf_puts(&b, json_string_value(v));
-			else if (json_is_real(v))
-				buf_printf(&b, "%.6f", json_real_value(v));
-			else
-				buf_printf(&b, "%lld", (long long)json_integer_value(v));
-		}
-		buf_printf(&b, "\n");
-	}
-	json_decref(items);
-	if (b.oom) {
-		buf_release(&b);
-		http_problem(r, 500, "internal", "out of memory");
-		return;
-	}
-	snprintf(name, sizeof(name), "attachment; filename=\"%s-run-%lld-lines.csv\"", k->name, (long long)id);
-	http_set_header(r, "Content-Disposition", name);
-	http_respond_owned(r, 200, "text/csv; charset=utf-8", b.data, b.len);
 }
 
 void api_run_lines(struct http_request *r, const struct api_lines_kind *k)
@@ -109,7 +65,10 @@ void api_run_lines(struct http_request *r, const struct api_lines_kind *k)
 	json_array_foreach(items, i, it)
 		line_view(it);
 	if (csv) {
-		respond_csv(r, k, id, items);
+		char name[64];
+		snprintf(name, sizeof(name), "%s-run-%lld-lines.csv", k->name, (long long)id);
+		api_respond_csv(r, k->cols, k->ncols, items, name);
+		json_decref(items);
 		return;
 	}
 	/* api_page takes the cursor from each item's id: drop it after */
