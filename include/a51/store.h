@@ -539,7 +539,7 @@ struct eds_run_filter {
 	int64_t structure_id, batch_id, before_id;
 	int year, limit;
 	bool current_only;
-	const char *what_if, *option;
+	const char *what_if, *option, *phase;
 };
 int store_eds_runs_list(struct db_conn *c, const struct caller *caller, const struct eds_run_filter *f, json_t **items,
 			struct a51_error *err);

@@ -174,8 +174,8 @@ void api_eds_batch_create(struct http_request *r)
 
 void api_eds_runs_list(struct http_request *r)
 {
-	static const char *const query[] = { "limit", "structure_id", "year", "option", "what_if", "batch_id", "current",
-					     NULL };
+	static const char *const query[] = { "limit", "structure_id", "year", "option", "phase", "what_if", "batch_id",
+					     "current", NULL };
 	struct a51_error err = { 0 };
 	struct eds_run_filter ef = { 0 };
 	struct fields q;
@@ -187,6 +187,7 @@ void api_eds_runs_list(struct http_request *r)
 	ef.structure_id = query_int(&q, "structure_id", 1, INT64_MAX, 0);
 	ef.year = (int)query_int(&q, "year", 2018, 2100, 0);
 	ef.option = query_enum(&q, "option", options);
+	ef.phase = query_enum(&q, "phase", phases);
 	ef.what_if = query_enum(&q, "what_if", bools);
 	ef.batch_id = query_int(&q, "batch_id", 1, INT64_MAX, 0);
 	cur = query_enum(&q, "current", bools);

@@ -574,6 +574,15 @@ START_TEST(distribution_proposals_and_split)
 	j = api("GET", stok[2], NULL, &st, "/v1/peps/runs/%ld/distribution?key=equal", id);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "recorded"), "version")), 1);
 	json_decref(j);
+	/* the split's trace carries the run's region and structure: its ARS sees it */
+	{
+		char traced[64]; /* h_sqlf's answer lives until its next call */
+		snprintf(traced, sizeof(traced), "%s", h_sqlf(&db, "SELECT region || ':' || structure_id FROM audit_log"
+							    " WHERE action = 'split' AND resource_type = 'peps_run'"
+							    " AND resource_id = '%ld'", id));
+		ck_assert_str_eq(traced, h_sqlf(&db, "SELECT region || ':' || structure_id FROM peps_runs WHERE id = %ld",
+						 id));
+	}
 	/* a what-if has nothing to split */
 	id = strtol(h_sqlf(&db, "SELECT max(id) FROM peps_runs WHERE what_if AND structure_id = %ld", sid[2]), NULL, 10);
 	j = api("PUT", nat, body, &st, "/v1/peps/runs/%ld/distribution", id);
