@@ -1,0 +1,202 @@
+// A structure's dashboard for a year (GET /v1/structures/{id}/dashboard):
+// quality indicators against their targets and the territories' deciles,
+// patient experience, forfait against fee-for-service by quarter, spending,
+// patientèle, uploads and experiments.
+import { api, download } from './api.js';
+import { h, table, fmt, figures, section, busy, yearPicker } from './ui.js';
+import { indicatorChart, barChart, lineChart, hbarChart } from './charts.js';
+import { PHASES, PEPS_OPTIONS, EDS_OPTIONS, label } from './labels.js';
+import { KINDS } from './page-uploads.js';
+
+// Rates are shown as percentages, anything else as a number.
+export function indicatorFormat(it) {
+  const vals = [it.value, it.target, ...(it.deciles || [])].filter((v) => typeof v === 'number');
+  return vals.every((v) => v >= 0 && v <= 1) ? (v) => fmt.pct(v) : (v) => fmt.num(v, 2);
+}
+
+// Where a value falls among 9 deciles: "D3–D4", "< D1", "> D9".
+export function decilePosition(value, deciles) {
+  if (typeof value !== 'number' || !Array.isArray(deciles) || deciles.length !== 9) return '—';
+  const below = deciles.filter((d) => d <= value).length;
+  if (below === 0) return 'sous le 1er décile';
+  if (below === 9) return 'au-dessus du 9e décile';
+  return `entre les déciles ${below} et ${below + 1}`;
+}
+
+function experimentText(e) {
+  const opt = e.option ? ' · ' + (PEPS_OPTIONS[e.option] || EDS_OPTIONS[e.option] || e.option) : '';
+  return `${e.experiment}${opt}${e.phase ? ' · ' + label(PHASES, e.phase) : ''}`;
+}
+
+function indicatorsSection(ctx, d) {
+  const ind = d.indicators || { items: [] };
+  const items = ind.items || [];
+  const csv = h('button', { type: 'button', class: 'secondary', id: 'export-indicators', text: 'Exporter les indicateurs (CSV)' });
+  csv.addEventListener('click', () => busy(csv, () => download(`/v1/structures/${d.structure.id}/dashboard?year=${d.year}&format=csv`, `indicateurs-${d.structure.id}-${d.year}.csv`), 'Export'));
+  if (!items.length) return section('Indicateurs de qualité', h('p', { class: 'notice', text: `Aucun indicateur calculé pour ${d.year}.` }));
+  return section('Indicateurs de qualité',
+    h('p', null, `Calculés le ${fmt.date(ind.computed_at)}. La barre est la valeur de la structure, la bande grise les déciles des territoires, le trait rouge la cible. `, csv),
+    indicatorChart(items, `Indicateurs de qualité ${d.year} : valeur, déciles et cible de chaque indicateur (détail dans le tableau qui suit)`),
+    table({
+      caption: `Indicateurs de qualité ${d.year}`,
+      id: 'indicators',
+      columns: [
+        { label: 'Indicateur', header: true, value: (it) => h('span', null, it.label, h('br'), h('span', { class: 'hint mono', text: it.code + (it.a_la_carte ? ' · à la carte' : '') })) },
+        { label: 'Valeur', num: true, value: (it) => indicatorFormat(it)(it.value) },
+        { label: 'IC 95 %', num: true, value: (it) => (Array.isArray(it.ci) ? `${indicatorFormat(it)(it.ci[0])} – ${indicatorFormat(it)(it.ci[1])}` : '—') },
+        { label: 'Cible', num: true, value: (it) => (typeof it.target === 'number' ? indicatorFormat(it)(it.target) : '—') },
+        {
+          label: 'Atteinte',
+          value: (it) => (typeof it.target !== 'number' || typeof it.value !== 'number' ? '—'
+            : (it.direction === 'decreasing' ? it.value <= it.target : it.value >= it.target) ? 'cible atteinte' : 'sous la cible'),
+          cls: (it) => (typeof it.target !== 'number' ? null : (it.direction === 'decreasing' ? it.value <= it.target : it.value >= it.target) ? 'cell-good' : 'cell-bad'),
+        },
+        { label: 'Position', value: (it) => decilePosition(it.value, it.deciles) },
+        { label: 'Sens', value: (it) => (it.direction === 'decreasing' ? 'plus bas = mieux' : 'plus haut = mieux') },
+        { label: 'Numérateur / dénominateur', num: true, value: (it) => `${fmt.int(it.numerator)} / ${fmt.int(it.denominator)}` },
+        { label: 'Points', num: true, value: (it) => fmt.num(it.points, 1) },
+        { label: 'Tendance', value: (it) => (it.trend || []).map((t) => `${t.year} : ${indicatorFormat(it)(t.value)}`).join(' · ') || '—' },
+      ],
+      rows: items,
+    }));
+}
+
+function experienceSection(d) {
+  const x = d.experience;
+  if (!x) return section('Expérience patient', h('p', { class: 'notice', text: 'Aucun questionnaire d’expérience patient pour cette année.' }));
+  return section('Expérience patient',
+    figures([['Score global', fmt.num(x.overall, 1) + ' / 100'], ['Répondants', fmt.int(x.respondents)], ['Questionnaire', x.questionnaire]]),
+    table({
+      caption: 'Scores par dimension (sur 100)',
+      columns: [
+        { label: 'Dimension', header: true, value: (dim) => dim.label },
+        { label: 'Score', num: true, value: (dim) => fmt.num(dim.score, 1) },
+      ],
+      rows: x.dimensions || [],
+    }));
+}
+
+function financeSection(d) {
+  const f = d.finance || {};
+  const parts = [];
+  if (f.peps) {
+    const qs = f.peps.quarters || [];
+    const cats = qs.map((q) => 'T' + q.quarter);
+    parts.push(h('h3', { text: 'PEPS : forfait et paiement à l’acte par trimestre' }),
+      barChart({
+        label: `Forfait PEPS et paiement à l’acte par trimestre ${d.year} (détail dans le tableau qui suit)`,
+        categories: cats,
+        series: [{ name: 'forfait', values: qs.map((q) => q.forfait_cents) }, { name: 'paiement à l’acte', cls: 'ffs', values: qs.map((q) => q.ffs_cents) }],
+      }),
+      table({
+        caption: `Forfait PEPS et paiement à l’acte, ${d.year}`,
+        id: 'finance-peps',
+        columns: [
+          { label: 'Trimestre', header: true, value: (q) => (q.total ? 'Année' : 'T' + q.quarter) },
+          { label: 'Forfait', num: true, value: (q) => fmt.euros(q.forfait_cents) },
+          { label: 'Paiement à l’acte', num: true, value: (q) => fmt.euros(q.ffs_cents) },
+          { label: 'Écart', num: true, value: (q) => fmt.euros((q.forfait_cents ?? 0) - (q.ffs_cents ?? 0)) },
+          { label: 'Calcul', value: (q) => (q.run_id ? h('a', { href: `#/structures/${d.structure.id}/calculs/peps/${q.run_id}`, text: `n° ${q.run_id}` }) : '—') },
+        ],
+        rows: [...qs, { total: true, forfait_cents: f.peps.forfait_cents, ffs_cents: f.peps.ffs_cents }],
+      }));
+  }
+  if (f.ipep) {
+    parts.push(h('h3', { text: 'IPEP : intéressement collectif' }),
+      h('p', null, `Intéressement ${d.year} : ${fmt.euros(f.ipep.incentive_cents)} (${label(PHASES, f.ipep.phase)}). `,
+        f.ipep.run_id ? h('a', { href: `#/structures/${d.structure.id}/calculs/ipep/${f.ipep.run_id}`, text: `Calcul IPEP n° ${f.ipep.run_id}` }) : null));
+  }
+  if (f.eds?.runs?.length) {
+    parts.push(table({
+      caption: `EDS : épisodes chirurgicaux, ${d.year}`,
+      columns: [
+        { label: 'Option', header: true, value: (r) => label(EDS_OPTIONS, r.option) },
+        { label: 'Épisodes', num: true, value: (r) => fmt.int(r.episodes) },
+        { label: 'Cible', num: true, value: (r) => fmt.euros(r.target_cents) },
+        { label: 'Réel', num: true, value: (r) => fmt.euros(r.actual_cents) },
+        { label: 'Paiement', num: true, value: (r) => fmt.euros(r.payment_cents) },
+        { label: 'Calcul', value: (r) => h('a', { href: `#/structures/${d.structure.id}/calculs/eds/${r.run_id}`, text: `n° ${r.run_id}` }) },
+      ],
+      rows: f.eds.runs,
+    }));
+  }
+  const spending = f.spending || [];
+  if (spending.length) {
+    parts.push(h('h3', { text: 'Dépense de la patientèle' }),
+      lineChart({ label: 'Dépense de la patientèle par année (détail dans le tableau qui suit)', points: spending.map((x) => ({ x: String(x.year), y: x.cents })) }),
+      table({
+        caption: 'Dépense de la patientèle par année',
+        id: 'spending',
+        columns: [
+          { label: 'Année', header: true, value: (x) => String(x.year) },
+          { label: 'Dépense', num: true, value: (x) => fmt.euros(x.cents) },
+        ],
+        rows: spending,
+      }));
+  }
+  if (!parts.length) parts.push(h('p', { class: 'notice', text: `Aucun calcul de paiement pour ${d.year}.` }));
+  return section('Finances', ...parts);
+}
+
+function patienteleSection(d) {
+  const p = d.patientele;
+  if (!p) return null;
+  const bands = p.by_age || [];
+  return section('Patientèle',
+    figures([
+      ['Patients', fmt.int(p.patients)],
+      ['Femmes', fmt.int(p.women)],
+      ['Hommes', fmt.int(p.men)],
+      ['En ALD', fmt.int(p.ald)],
+      ['Bénéficiaires de la C2S', fmt.int(p.c2s)],
+    ]),
+    bands.length ? hbarChart({ label: 'Patients par tranche d’âge (détail dans le tableau qui suit)', rows: bands.map((b) => ({ label: b.band + ' ans', value: b.patients })) }) : null,
+    bands.length ? table({
+      caption: 'Patients par tranche d’âge',
+      columns: [
+        { label: 'Âge', header: true, value: (b) => b.band + ' ans' },
+        { label: 'Patients', num: true, value: (b) => fmt.int(b.patients) },
+        { label: 'Part', num: true, value: (b) => (p.patients ? fmt.pct(b.patients / p.patients) : '—') },
+      ],
+      rows: bands,
+    }) : null,
+    h('p', null, h('a', { href: `#/structures/${d.structure.id}/patients`, text: 'Voir la liste des patients' }), ' · ',
+      h('a', { href: `#/structures/${d.structure.id}/patients-a-revoir?annee=${d.year}`, text: 'Patients à revoir' })));
+}
+
+function uploadsSection(d) {
+  const kinds = Object.fromEntries(KINDS);
+  return section('Envois de données', table({
+    caption: 'Données reçues, par type',
+    id: 'uploads-status',
+    columns: [
+      { label: 'Type', header: true, value: (u) => kinds[u.kind] || u.kind },
+      { label: 'Envois', num: true, value: (u) => fmt.int(u.uploads) },
+      { label: 'Lignes', num: true, value: (u) => fmt.int(u.rows) },
+      { label: 'Dernier envoi', value: (u) => fmt.date(u.last_at) },
+      { label: 'Refusés', num: true, value: (u) => fmt.int(u.rejected), cls: (u) => (u.rejected ? 'cell-bad' : null) },
+    ],
+    rows: d.uploads || [],
+    empty: 'Aucune donnée reçue.',
+  }), h('p', null, h('a', { href: `#/structures/${d.structure.id}/envois`, text: 'Envoyer des données' })));
+}
+
+export async function render(ctx) {
+  const { structure, year, signal } = ctx;
+  const d = await api(`/v1/structures/${structure.id}/dashboard?year=${year}`, { signal });
+  const s = d.structure;
+  ctx.title(`Tableau de bord ${d.year} — ${s.name}`);
+  ctx.show(
+    h('h1', { text: s.name }),
+    h('p', { class: 'subtitle', text: [s.kind, s.region ? 'région ' + s.region : null, s.finess ? 'FINESS ' + s.finess : null, 'tableau de bord ' + d.year].filter(Boolean).join(' · ') }),
+    yearPicker(ctx),
+    h('ul', { class: 'chips', 'aria-label': 'Expérimentations' }, (d.experiments || []).length
+      ? d.experiments.map((e) => h('li', { text: experimentText(e) }))
+      : h('li', { text: 'aucune expérimentation en cours' })),
+    indicatorsSection(ctx, d),
+    experienceSection(d),
+    financeSection(d),
+    patienteleSection(d),
+    uploadsSection(d),
+  );
+}
