@@ -96,6 +96,7 @@ export async function render(ctx) {
   const errorsPanel = h('div', { id: 'upload-errors-panel' });
 
   async function refreshList() {
+    const holder = h('div');
     const p = pager(async (cursor) => {
       const page = await api(`/v1/structures/${sid}/uploads?limit=20${cursor ? '&cursor=' + cursor : ''}`, { signal });
       clear(holder).append(table({
@@ -123,7 +124,6 @@ export async function render(ctx) {
       }));
       return page.next;
     });
-    const holder = h('div');
     await p.start();
     clear(list).append(holder, p.el);
   }
@@ -178,10 +178,12 @@ export async function render(ctx) {
   });
 
   await refreshList();
+  const canSend = ctx.me.write;
   ctx.show(
     h('h1', { text: 'Envois de données' }),
     h('p', { class: 'subtitle', text: structure.name }),
     h('p', null, 'Fichiers CSV (séparateur « ; » ou « , », en-tête en première ligne) ou NDJSON. Une seule ligne fautive fait refuser tout le fichier : rien n’est enregistré et chaque erreur est indiquée avec sa ligne et sa colonne. Envoyer de nouveau un fichier remplace ses lignes, sans doublon.'),
-    form, result,
+    canSend ? form : h('p', { class: 'notice', text: 'Jeton en lecture seule : vous pouvez consulter les envois, pas en faire.' }),
+    result,
     section('Historique', list, errorsPanel));
 }
