@@ -154,6 +154,26 @@ def main():
             print("PEPS simulation of %d: %s" % (year, done["result"]["url"]), file=sys.stderr)
         else:
             print("PEPS simulation failed: %s" % done.get("error"), file=sys.stderr)
+    # Quality indicators of every region with structures, the year before first
+    # (the year's points count the progress made since)
+    # (no IPEP parameter set is seeded for the year before: the demo copies the year's, saying so)
+    status, sets = call("GET", "/v1/parameter-sets?experiment=IPEP&limit=100")
+    have = {p["year"] for p in sets.get("items", [])} if status == 200 else set()
+    if year - 1 not in have and year in have:
+        latest = max((p for p in sets["items"] if p["year"] == year), key=lambda p: p["version"])
+        status, full = call("GET", "/v1/parameter-sets/%d" % latest["id"])
+        body = full["body"]
+        body["year"] = year - 1
+        body["label"] = "IPEP %d (demo: a copy of the %d values)" % (year - 1, year)
+        call("POST", "/v1/parameter-sets", body)
+    status, regions = call("GET", "/v1/structures?limit=500")
+    for code in sorted({s["region"] for s in regions.get("items", [])} if status == 200 else []):
+        for y in (year - 1, year):
+            status, job = call("POST", "/v1/regions/%s/indicators/runs" % code, {"year": y})
+            if status == 202:
+                done = wait(job["id"])
+                print("indicators of region %s, %d: %s" % (code, y, done["result"]["url"] if done["status"] == "succeeded"
+                                                          else done.get("error")), file=sys.stderr)
 
 
 def wait(job_id):

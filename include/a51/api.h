@@ -43,6 +43,10 @@ bool api_if_match(struct http_request *r, int *version);
 
 /* Answers 200/201 with the object (and its ETag when it has a version). */
 void api_respond_object(struct http_request *r, int status, json_t *obj);
+/* 200 text/csv, semicolon-separated: a header of cols, then a line per item
+ * (the item's members of those names), sent as an attachment named filename. */
+void api_respond_csv(struct http_request *r, const char *const *cols, size_t ncols, const json_t *items,
+		     const char *filename);
 
 /* ---- request body validation (fields.c) ---- */
 
@@ -149,6 +153,17 @@ json_t *api_job_view(json_t *job);
 /* Queues the job in c's transaction, commits, answers 202 with the job and
  * its Location (or the problem). */
 void api_job_submit(struct http_request *r, struct db_conn *c, const struct job_new *jn);
+
+/* dashboards.c: who am I, quality indicators, dashboards, care gaps */
+void api_me(struct http_request *r);
+void api_indicator_runs_create(struct http_request *r);
+void api_indicator_runs_list(struct http_request *r);
+void api_indicator_run_get(struct http_request *r);
+void api_structure_dashboard(struct http_request *r);
+void api_region_dashboard(struct http_request *r);
+void api_care_gaps(struct http_request *r);
+/* regions.c: the {code} of the path, checked (422 sent when malformed). */
+bool api_region_param(struct http_request *r, const char **code);
 
 /* riskmodels.c */
 void api_risk_models_create(struct http_request *r);

@@ -87,6 +87,7 @@ int job_ipep_run(struct job_ctx *ctx, struct a51_error *err);
 int job_ipep_batch(struct job_ctx *ctx, struct a51_error *err);
 int job_eds_run(struct job_ctx *ctx, struct a51_error *err);
 int job_eds_batch(struct job_ctx *ctx, struct a51_error *err);
+int job_ind_run(struct job_ctx *ctx, struct a51_error *err);
 
 /* The reference episodes of an episode risk model (def->target RT_EPISODE)
  * as population rows, and what the model keeps of them besides its

@@ -23,7 +23,7 @@ enum experiment { EXP_NONE = 0, EXP_PEPS, EXP_IPEP, EXP_EDS };
 int experiment_parse(const char *s);
 const char *experiment_name(int experiment);
 
-enum param_type { PT_INT, PT_NUMBER, PT_BOOL, PT_STRING, PT_INT_LIST, PT_STRING_LIST };
+enum param_type { PT_INT, PT_NUMBER, PT_BOOL, PT_STRING, PT_INT_LIST, PT_STRING_LIST, PT_STRUCTURED };
 
 struct param_def {
 	int experiment;
@@ -32,6 +32,8 @@ struct param_def {
 	double min, max;   /* bounds of PT_INT/PT_NUMBER values and of list items of PT_INT_LIST */
 	const char *help;  /* what it means, in one line */
 	const char *allowed; /* PT_STRING: the comma-separated words it may be, or NULL for any */
+	/* PT_STRUCTURED: checks the value, appending {field, reason} to errors; returns how many */
+	size_t (*check)(json_t *errors, const char *field, const json_t *v);
 };
 
 /* Every key the experiment's parameter sets must define. */

@@ -13,6 +13,7 @@
 #include "a51/eds.h"
 #include "a51/eligibility.h"
 #include "a51/error.h"
+#include "a51/indicators.h"
 #include "a51/migrate.h"
 
 /* Who is acting, for the audit trail. */
@@ -579,5 +580,73 @@ int store_job_heartbeat(struct db_conn *c, const char *worker, int lease_s, cons
 int store_job_release(struct db_conn *c, int64_t id, const char *worker, struct a51_error *err);
 int store_job_finish(struct db_conn *c, int64_t id, const char *worker, const char *status, const char *message,
 		     const char *result_type, int64_t result_id, struct a51_error *err);
+
+
+/* ---- quality indicators (store/indicators.c) ---- */
+
+struct ind_count {
+	int64_t structure_id;
+	long long numerator, denominator;
+};
+/* kinds: a text[] literal of structure kinds, e.g. {"MSP","CDS"}; structure_id 0: all of the region. */
+int store_ind_count(struct db_conn *c, const struct ind_def *d, const char *region, int year, const char *kinds,
+		    int64_t structure_id, struct ind_count **rows, size_t *n, struct a51_error *err);
+/* Patients of an acts indicator below its minimum, after patient id `after`. */
+int store_ind_care_gaps(struct db_conn *c, const struct ind_def *d, const char *region, int year, const char *kinds,
+			int64_t structure_id, int64_t after, int limit, json_t **items, struct a51_error *err);
+/* Answers of a questionnaire by structure and item (item 0: the structure's
+ * respondents, in `respondents`). */
+struct ind_answers {
+	int64_t structure_id;
+	int item;
+	long long sum, count, respondents;
+};
+int store_ind_experience(struct db_conn *c, const char *region, const char *kinds, const char *questionnaire,
+			 int scale_min, int scale_max, int64_t structure_id, struct ind_answers **rows, size_t *n,
+			 struct a51_error *err);
+int store_ind_structures(struct db_conn *c, const char *region, const char *kinds, int year, json_t **items,
+			 struct a51_error *err);
+/* {"<structure_id>/<code>": value} of the latest run of a region and year. */
+int store_ind_previous(struct db_conn *c, const char *region, int year, json_t **map, struct a51_error *err);
+struct ind_run_record {
+	const char *region, *code_version, *digest;
+	int year, structures;
+	int64_t parameter_set_id, job_id, created_by;
+	const json_t *result;
+};
+/* A run's id is reserved first: its values are written before it, when its digest is known. */
+int store_ind_run_reserve(struct db_conn *c, int64_t *id, struct a51_error *err);
+int store_ind_run_insert(struct db_conn *c, const struct ind_run_record *r, int64_t id, struct a51_error *err);
+struct ind_value {
+	int64_t structure_id;
+	const char *code, *how;
+	long long numerator, denominator;
+	double value, ci_low, ci_high, previous, target, intermediate, points; /* NAN: none */
+};
+int store_ind_value_insert(struct db_conn *c, int64_t run_id, const struct ind_value *v, struct a51_error *err);
+int store_ind_experience_insert(struct db_conn *c, int64_t run_id, int64_t structure_id, long respondents,
+				double overall, const json_t *dimensions, struct a51_error *err);
+int store_ind_run_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err);
+int store_ind_runs_list(struct db_conn *c, const struct caller *caller, const char *region, int year, int64_t before,
+			int limit, json_t **items, struct a51_error *err);
+/* The latest run of a region and year (A51_ENOTFOUND: none); no scope check. */
+int store_ind_run_latest(struct db_conn *c, const char *region, int year, json_t **out, struct a51_error *err);
+/* structure_id 0: every structure of the run. */
+int store_ind_values(struct db_conn *c, int64_t run_id, int64_t structure_id, json_t **items, struct a51_error *err);
+int store_ind_experience_get(struct db_conn *c, int64_t run_id, int64_t structure_id, json_t **items,
+			     struct a51_error *err);
+/* [{year, code, value}] of a structure, from the latest run of each year of its region. */
+int store_ind_trend(struct db_conn *c, int64_t structure_id, const char *region, json_t **items,
+		    struct a51_error *err);
+
+
+/* ---- dashboards (store/dashboards.c; callers checked scope) ---- */
+
+/* Sets peps, ipep, eds (runs in force of the year), spending (by quarter of
+ * N-1 and N), patientele (composition on 31 December), uploads (by kind),
+ * experiments (live enrolments) on out. */
+int store_dash_structure(struct db_conn *c, int64_t structure_id, int year, json_t *out, struct a51_error *err);
+/* Every structure of a region: experiments, patients, what official runs pay for the year. */
+int store_dash_region(struct db_conn *c, const char *region, int year, json_t **items, struct a51_error *err);
 
 #endif

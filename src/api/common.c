@@ -173,3 +173,70 @@ void api_respond_object(struct http_request *r, int status, json_t *obj)
 	api_set_etag(r, obj);
 	http_respond_json(r, status, obj);
 }
+
+/* One CSV cell: text quoted when it holds the separator, a quote or a line
+ * break; lists joined with commas; reals with 10 significant digits. */
+static void csv_cell(struct buf *b, const json_t *v)
+{
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		if (!strpbrk(s, ";\"\r\n")) {
+			buf_puts(b, s);
+			return;
+		}
+		buf_putc(b, '"');
+		for (; *s; s++) {
+			if (*s == '"')
+				buf_putc(b, '"');
+			buf_putc(b, *s);
+		}
+		buf_putc(b, '"');
+	} else if (json_is_boolean(v)) {
+		buf_puts(b, json_is_true(v) ? "true" : "false");
+	} else if (json_is_integer(v)) {
+		buf_printf(b, "%lld", (long long)json_integer_value(v));
+	} else if (json_is_real(v)) {
+		buf_printf(b, "%.10g", json_real_value(v));
+	} else if (json_is_array(v)) {
+		size_t i;
+		const json_t *x;
+		json_array_foreach(v, i, x) {
+			if (i)
+				buf_putc(b, ',');
+			if (json_is_string(x))
+				buf_puts(b, json_string_value(x));
+			else if (json_is_integer(x))
+				buf_printf(b, "%lld", (long long)json_integer_value(x));
+		}
+	}
+}
+
+void api_respond_csv(struct http_request *r, const char *const *cols, size_t ncols, const json_t *items,
+		     const char *filename)
+{
+	struct buf b;
+	char disp[160];
+	size_t i;
+	const json_t *it;
+
+	buf_init(&b);
+	for (size_t k = 0; k < ncols; k++)
+		buf_printf(&b, "%s%s", k ? ";" : "", cols[k]);
+	buf_puts(&b, "\n");
+	json_array_foreach(items, i, it) {
+		for (size_t k = 0; k < ncols; k++) {
+			if (k)
+				buf_putc(&b, ';');
+			csv_cell(&b, json_object_get(it, cols[k]));
+		}
+		buf_puts(&b, "\n");
+	}
+	if (b.oom) {
+		buf_release(&b);
+		http_problem(r, 500, "internal", "out of memory");
+		return;
+	}
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
+	http_set_header(r, "Content-Disposition", disp);
+	http_respond_owned(r, 200, "text/csv; charset=utf-8", b.data, b.len);
+}

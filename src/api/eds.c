@@ -260,21 +260,6 @@ static const char *const csv_cols[] = { "no", "patient_id", "trigger_stay_id", "
 					"mco_days", "chemo_delay", "expected_cents", "target_cents", "actual_cents",
 					"gap_cents" };
 
-static void csv_cell(struct buf *b, const json_t *v)
-{
-	if (json_is_string(v)) {
-		buf_puts(b, json_string_value(v));
-	} else if (json_is_boolean(v)) {
-		buf_puts(b, json_is_true(v) ? "true" : "false");
-	} else if (json_is_integer(v)) {
-		buf_printf(b, "%lld", (long long)json_integer_value(v));
-	} else if (json_is_array(v)) {
-		size_t i;
-		const json_t *x;
-		json_array_foreach(v, i, x) buf_printf(b, "%s%s", i ? "," : "", json_string_value(x));
-	}
-}
-
 /* GET /v1/eds/runs/{id}/episodes: filters included, reason, complications;
  * JSON pages, or all as one CSV file. */
 void api_eds_run_episodes(struct http_request *r)
@@ -330,29 +315,10 @@ void api_eds_run_episodes(struct http_request *r)
 		return;
 	}
 	{
-		struct buf b;
 		char name[64];
-		buf_init(&b);
-		for (size_t k = 0; k < A51_ARRAY_LEN(csv_cols); k++)
-			buf_printf(&b, "%s%s", k ? ";" : "", csv_cols[k]);
-		buf_puts(&b, "\n");
-		json_array_foreach(items, i, it) {
-			for (size_t k = 0; k < A51_ARRAY_LEN(csv_cols); k++) {
-				if (k)
-					buf_putc(&b, ';');
-				csv_cell(&b, json_object_get(it, csv_cols[k]));
-			}
-			buf_puts(&b, "\n");
-		}
+		snprintf(name, sizeof(name), "eds-run-%lld-episodes.csv", (long long)ef.run_id);
+		api_respond_csv(r, csv_cols, A51_ARRAY_LEN(csv_cols), items, name);
 		json_decref(items);
-		if (b.oom) {
-			buf_release(&b);
-			http_problem(r, 500, "internal", "out of memory");
-			return;
-		}
-		snprintf(name, sizeof(name), "attachment; filename=\"eds-run-%lld-episodes.csv\"", (long long)ef.run_id);
-		http_set_header(r, "Content-Disposition", name);
-		http_respond_owned(r, 200, "text/csv; charset=utf-8", b.data, b.len);
 	}
 }
 

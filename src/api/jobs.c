@@ -45,6 +45,7 @@ static json_t *job_view(json_t *j)
 			{ "ipep_batch", "/v1/ipep/batches/" },
 			{ "eds_run", "/v1/eds/runs/" },
 			{ "eds_batch", "/v1/eds/batches/" },
+			{ "indicator_run", "/v1/indicators/runs/" },
 		};
 		json_t *url = json_null();
 		for (size_t k = 0; k < sizeof(urls) / sizeof(urls[0]); k++)

@@ -38,20 +38,28 @@ void api_regions_list(struct http_request *r)
 	http_respond_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
+bool api_region_param(struct http_request *r, const char **code)
+{
+	*code = http_param(r, "code");
+	if (!region_code_ok(*code)) {
+		json_t *errors = json_pack("[{s:s,s:s}]", "field", "code", "reason",
+					   "a region code is two digits (INSEE), e.g. 84");
+		http_problem_ex(r, 422, "validation", errors, NULL, "invalid region code");
+		return false;
+	}
+	return true;
+}
+
 void api_region_get(struct http_request *r)
 {
 	struct a51_error err = { 0 };
-	const char *code = http_param(r, "code");
+	const char *code;
 	struct region g;
 	struct db_conn *c;
 	int rc;
 
-	if (!region_code_ok(code)) {
-		json_t *errors = json_pack("[{s:s,s:s}]", "field", "code", "reason",
-					   "a region code is two digits (INSEE), e.g. 84");
-		http_problem_ex(r, 422, "validation", errors, NULL, "invalid region code");
+	if (!api_region_param(r, &code))
 		return;
-	}
 	if (!(c = api_db(r)))
 		return;
 	rc = store_region_get(c, code, &g, &err);

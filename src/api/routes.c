@@ -101,6 +101,14 @@ const struct route_def api_routes[] = {
 	{ HTTP_GET, "/v1/eds/runs/{id}/episodes/{no}", PERM_READ, NONE, api_eds_episode_get, NULL, NULL },
 	{ HTTP_GET, "/v1/eds/batches/{id}", PERM_ARS_READ, NONE, api_eds_batch_get, NULL, NULL },
 
+	{ HTTP_GET, "/v1/me", PERM_READ, NONE, api_me, NULL, NULL },
+	{ HTTP_POST, "/v1/regions/{code}/indicators/runs", PERM_ARS_WRITE, JSON, api_indicator_runs_create, NULL, NULL },
+	{ HTTP_GET, "/v1/regions/{code}/indicators/runs", PERM_ARS_READ, NONE, api_indicator_runs_list, NULL, NULL },
+	{ HTTP_GET, "/v1/indicators/runs/{id}", PERM_READ, NONE, api_indicator_run_get, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/dashboard", PERM_READ, NONE, api_structure_dashboard, NULL, NULL },
+	{ HTTP_GET, "/v1/structures/{id}/care-gaps", PERM_READ, NONE, api_care_gaps, NULL, NULL },
+	{ HTTP_GET, "/v1/regions/{code}/dashboard", PERM_ARS_READ, NONE, api_region_dashboard, NULL, NULL },
+
 	{ HTTP_GET, "/v1/parameter-sets", PERM_READ, NONE, api_param_sets_list, NULL, NULL },
 	{ HTTP_POST, "/v1/parameter-sets", PERM_NATIONAL_WRITE, JSON, api_param_sets_create, NULL, NULL },
 	{ HTTP_GET, "/v1/parameter-sets/{id}", PERM_READ, NONE, api_param_sets_get, NULL, NULL },

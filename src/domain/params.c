@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "a51/eds.h"
+#include "a51/indicators.h"
 #include "a51/params.h"
 #include "a51/util.h"
 #include "a51/banned.h"
@@ -46,15 +47,16 @@ const char *experiment_name(int experiment)
  * item: max is the capacity of the slot the item is read into, minus its NUL,
  * so that a body that validates can always be read.
  */
-#define COUNT(exp, key, help) { exp, key, PT_INT, 0, COUNT_MAX, help, NULL }
-#define AGE(exp, key, help) { exp, key, PT_INT, 0, AGE_MAX, help, NULL }
-#define ALDS(exp, key, help) { exp, key, PT_INT_LIST, ALD_MIN, ALD_MAX, help, NULL }
-#define WORDS(exp, key, width, help) { exp, key, PT_STRING_LIST, 1, width, help, NULL }
-#define FLAG(exp, key, help) { exp, key, PT_BOOL, 0, 0, help, NULL }
-#define INTS(exp, key, lo, hi, help) { exp, key, PT_INT, lo, hi, help, NULL }
-#define NUM(exp, key, lo, hi, help) { exp, key, PT_NUMBER, lo, hi, help, NULL }
-#define TEXT(exp, key, width, help) { exp, key, PT_STRING, 1, width, help, NULL }
-#define CHOICE(exp, key, allowed, help) { exp, key, PT_STRING, 1, 23, help, allowed }
+#define COUNT(exp, key, help) { exp, key, PT_INT, 0, COUNT_MAX, help, NULL, NULL }
+#define AGE(exp, key, help) { exp, key, PT_INT, 0, AGE_MAX, help, NULL, NULL }
+#define ALDS(exp, key, help) { exp, key, PT_INT_LIST, ALD_MIN, ALD_MAX, help, NULL, NULL }
+#define WORDS(exp, key, width, help) { exp, key, PT_STRING_LIST, 1, width, help, NULL, NULL }
+#define FLAG(exp, key, help) { exp, key, PT_BOOL, 0, 0, help, NULL, NULL }
+#define INTS(exp, key, lo, hi, help) { exp, key, PT_INT, lo, hi, help, NULL, NULL }
+#define NUM(exp, key, lo, hi, help) { exp, key, PT_NUMBER, lo, hi, help, NULL, NULL }
+#define TEXT(exp, key, width, help) { exp, key, PT_STRING, 1, width, help, NULL, NULL }
+#define CHOICE(exp, key, allowed, help) { exp, key, PT_STRING, 1, 23, help, allowed, NULL }
+#define STRUCTURED(exp, key, fn, help) { exp, key, PT_STRUCTURED, 0, 0, help, NULL, fn }
 
 static const struct param_def peps_schema[] = {
 	COUNT(EXP_PEPS, "eligibility.min_team_size",
@@ -123,6 +125,13 @@ static const struct param_def ipep_schema[] = {
 	INTS(EXP_IPEP, "credits.per_patient_cents", 0, 1e9, "start-up credits per patient in phase 1, cents"),
 	CHOICE(EXP_IPEP, "payment.rounding", "half_up,half_even,down", "how amounts become whole cents"),
 	TEXT(EXP_IPEP, "payment.due", 5, "the incentive is due on this MM-DD of the next year"),
+	STRUCTURED(EXP_IPEP, "indicators.catalogue", ind_catalogue_check,
+		   "the quality indicators: code, label, theme, direction, population, measure (indicators.h)"),
+	STRUCTURED(EXP_IPEP, "indicators.experience", ind_experience_check,
+		   "the patient-experience questionnaire: its name, answer scale, dimensions and their items"),
+	WORDS(EXP_IPEP, "indicators.structure_kinds", 11, "kinds of structure whose indicators are computed"),
+	COUNT(EXP_IPEP, "indicators.min_denominator", "a value enters the territory's deciles from this denominator"),
+	NUM(EXP_IPEP, "indicators.confidence_z", 0.5, 5, "normal quantile of the confidence intervals (1.96: 95 %)"),
 };
 
 static const struct param_def eds_schema[] = {
@@ -341,6 +350,8 @@ static size_t check_value(json_t *errors, const char *key, const struct param_de
 		}
 		return n;
 	}
+	case PT_STRUCTURED:
+		return d->check(errors, field, v);
 	}
 	return fault(errors, field, "The schema gives this parameter an unknown type.");
 }

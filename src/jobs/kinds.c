@@ -11,5 +11,6 @@ const struct job_kind a51_job_kinds[] = {
 	{ "ipep.batch", job_ipep_batch },
 	{ "eds.run", job_eds_run },
 	{ "eds.batch", job_eds_batch },
+	{ "indicators.run", job_ind_run },
 };
 const size_t a51_job_kinds_count = sizeof(a51_job_kinds) / sizeof(a51_job_kinds[0]);

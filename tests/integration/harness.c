@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,23 @@ const char *h_sql1(PGconn *pg, const char *sql)
 	}
 	snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
+	return out;
+}
+
+const char *h_sqlf(struct h_db *db, const char *fmt, ...)
+{
+	static char out[4096];
+	char q[16384];
+	PGconn *pg = h_db_connect(db);
+	const char *v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q, sizeof(q), fmt, ap);
+	va_end(ap);
+	v = h_sql1(pg, q);
+	snprintf(out, sizeof(out), "%s", v ? v : "(null)");
+	PQfinish(pg);
 	return out;
 }
 

@@ -24,6 +24,9 @@ void h_db_drop(struct h_db *db);
 PGconn *h_db_connect(const struct h_db *db);
 /* Runs SQL and returns the first column of the first row (static buffer), or NULL. */
 const char *h_sql1(PGconn *pg, const char *sql);
+/* The first value of a query built from fmt, on a connection of its own;
+ * "(null)" for none. The result lives until the next call. */
+const char *h_sqlf(struct h_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct h_srv {
 	pid_t pid;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "a51/indicators.h"
 #include "a51/params.h"
 #include "a51/util.h"
 #include "common/check_main.h"
@@ -73,7 +74,16 @@ static const char ipep_body[] = "{\"experiment\": \"IPEP\", \"year\": 2025, \"la
 	"\"credits.per_groupement_cents\": " E("0", "NF") ","
 	"\"credits.per_patient_cents\": " E("0", "NF") ","
 	"\"payment.rounding\": " E("\"half_up\"", "I") ","
-	"\"payment.due\": " E("\"06-30\"", "NF") "}}";
+	"\"payment.due\": " E("\"06-30\"", "NF") ","
+	"\"indicators.catalogue\": " E("[{\"code\": \"RH30\", \"label\": \"RH30\", \"theme\": \"coordination\","
+					"\"direction\": \"decreasing\", \"a_la_carte\": false,"
+					"\"population\": {\"base\": \"patientele\"},"
+					"\"measure\": {\"kind\": \"readmission\", \"days\": 30}}]", "B") ","
+	"\"indicators.experience\": " E("{\"questionnaire\": \"EXP\", \"scale\": [1, 4], \"min_respondents\": 10,"
+					 "\"dimensions\": [{\"code\": \"A\", \"label\": \"A\", \"items\": [1, 2]}]}", "NF") ","
+	"\"indicators.structure_kinds\": " E("[\"MSP\"]", "I") ","
+	"\"indicators.min_denominator\": " E("20", "I") ","
+	"\"indicators.confidence_z\": " E("1.96", "I") "}}";
 
 static const char eds_body[] = "{\"experiment\": \"EDS\", \"year\": 2025, \"label\": \"EDS test\", \"parameters\": {"
 	"\"eligibility.kinds\": " E("[\"ES\"]", "S") ","
@@ -262,6 +272,11 @@ static const struct schema_key schema_keys[] = {
 	{ EXP_IPEP, "credits.per_patient_cents", PT_INT, 0, 1e9 },
 	{ EXP_IPEP, "payment.rounding", PT_STRING, 1, 23 },
 	{ EXP_IPEP, "payment.due", PT_STRING, 1, 5 },
+	{ EXP_IPEP, "indicators.catalogue", PT_STRUCTURED, 0, 0 },
+	{ EXP_IPEP, "indicators.experience", PT_STRUCTURED, 0, 0 },
+	{ EXP_IPEP, "indicators.structure_kinds", PT_STRING_LIST, 1, 11 },
+	{ EXP_IPEP, "indicators.min_denominator", PT_INT, 0, 1000000 },
+	{ EXP_IPEP, "indicators.confidence_z", PT_NUMBER, 0.5, 5 },
 	{ EXP_EDS, "eligibility.kinds", PT_STRING_LIST, 1, 11 },
 	{ EXP_EDS, "eligibility.require_finess", PT_BOOL, 0, 0 },
 	{ EXP_EDS, "episodes.window_before_days", PT_INT, 0, 365 },
@@ -777,8 +792,8 @@ START_TEST(every_schema_key_is_read)
 			struct elig_params ep;
 			struct patientele_params pp;
 			struct peps_params kp;
-			struct ipep_params ip;
 			struct eds_params xp;
+			struct ind_setup setup[1];
 			struct a51_error e1 = { 0 }, e2 = { 0 }, e3 = { 0 };
 			char want[64];
 			int r1, r2, r3;
@@ -787,7 +802,7 @@ START_TEST(every_schema_key_is_read)
 			r1 = params_read_eligibility(copy, &ep, &e1);
 			r2 = params_read_patientele(copy, &pp, &e2);
 			r3 = exp == EXP_PEPS ? params_read_peps(copy, &kp, &e3)
-			     : exp == EXP_IPEP ? params_read_ipep(copy, &ip, &e3) : params_read_eds(copy, &xp, &e3);
+			     : exp == EXP_IPEP ? ind_setup_read(copy, setup, &e3) : params_read_eds(copy, &xp, &e3);
 			snprintf(want, sizeof(want), "parameters.%s.value", defs[i].key);
 			ck_assert_msg(r1 + r2 + r3 == A51_EINVAL, "%s: r1 %d r2 %d r3 %d", defs[i].key, r1, r2, r3);
 			ck_assert_str_eq(r1 ? e1.field : r2 ? e2.field : e3.field, want);
@@ -910,6 +925,11 @@ static const struct {
 	{ "IPEP", "credits.per_patient_cents", "NF", NULL },
 	{ "IPEP", "payment.rounding", "I", NULL },
 	{ "IPEP", "payment.due", "NF", NULL },
+	{ "IPEP", "indicators.catalogue", "B", NULL },
+	{ "IPEP", "indicators.experience", "NF", NULL },
+	{ "IPEP", "indicators.structure_kinds", "I", NULL },
+	{ "IPEP", "indicators.min_denominator", "I", NULL },
+	{ "IPEP", "indicators.confidence_z", "I", NULL },
 	{ "EDS", "eligibility.kinds", "S", SANTEGOUV },
 	{ "EDS", "eligibility.require_finess", "I", NULL },
 	{ "EDS", "episodes.window_before_days", "NF", NULL },
