@@ -24,14 +24,17 @@ function legend(items) {
 // the structure's value as a bar with its confidence interval, the target as a
 // red mark. Each indicator has its own scale (rates and counts mix).
 export function indicatorChart(items, label) {
-  const W = 760, row = 54, top = 6, right = 96, x0 = 4;
+  const W = 760, row = 62, top = 6, right = 96, x0 = 4;
   const H = top + row * items.length + 4;
   const svg = frame(W, H, label);
   items.forEach((it, i) => {
     const y = top + i * row;
     const vals = [it.value, it.target, ...(it.deciles || []), ...(it.ci || [])].filter((v) => typeof v === 'number');
     const all01 = vals.every((v) => v >= 0 && v <= 1);
-    const max = all01 ? 1 : niceMax(Math.max(...vals, 0) * 1.05);
+    // Each indicator on its own scale, from 0 to a round value just above its
+    // figures (a rate of 3 % is not drawn on a scale of 100 %); the scale's end
+    // is written under the axis.
+    const max = Math.min(all01 ? 1 : Infinity, niceMax(Math.max(...vals, 0) * 1.05));
     const f = all01 ? (v) => fmt.pct(v) : (v) => fmt.num(v, 2);
     const span = W - right - x0;
     const X = (v) => x0 + (Math.max(0, Math.min(v, max)) / max) * span;
@@ -43,6 +46,7 @@ export function indicatorChart(items, label) {
     g.append(s('text', { x: x0, y: y + 13 }, it.label + (it.direction === 'decreasing' ? ' (↓ mieux)' : '')));
     const cy = y + 32;
     g.append(s('line', { class: 'axis', x1: X(0), x2: X(max), y1: cy + 11, y2: cy + 11 }));
+    g.append(s('text', { class: 'muted scale', x: X(max), y: cy + 22, 'text-anchor': 'end' }, 'échelle 0 – ' + f(max)));
     if (it.deciles && it.deciles.length === 9) {
       g.append(s('rect', { class: 'band', x: X(it.deciles[0]), y: cy - 9, width: Math.max(1, X(it.deciles[8]) - X(it.deciles[0])), height: 18 }));
       it.deciles.forEach((d, k) => g.append(s('line', { class: k === 4 ? 'median' : 'decile', x1: X(d), x2: X(d), y1: cy - 9, y2: cy + 9 })));

@@ -10,7 +10,8 @@ export async function render(ctx) {
   ctx.title(`Patients à revoir ${year} — ${structure.name}`);
   // The indicators' names, for the filter: from the dashboard of the year.
   const dash = await api(`/v1/structures/${sid}/dashboard?year=${year}`, { signal }).catch(() => null);
-  const known = (dash?.indicators?.items || []).map((i) => [i.code, i.label]);
+  // only the indicators that count patients to see again
+  const known = (dash?.indicators?.items || []).filter((i) => i.care_gap !== false).map((i) => [i.code, i.label]);
   const filter = select([['', 'Tous les indicateurs'], ...known], indicator, { id: 'gap-indicator' });
   const form = h('form', { class: 'toolbar' }, field('Indicateur', filter), h('button', { type: 'submit', class: 'secondary', text: 'Filtrer' }));
   form.addEventListener('submit', (e) => { e.preventDefault(); ctx.with({ indicateur: filter.value }); });
@@ -23,10 +24,12 @@ export async function render(ctx) {
       caption: `Patients à revoir, ${year}${indicator ? ' — ' + (known.find(([c]) => c === indicator)?.[1] || indicator) : ''}`,
       id: 'care-gaps',
       columns: [
-        { label: 'Pseudonyme', header: true, value: (g) => h('span', { class: 'mono', text: fmt.pseudonym(g.pseudonym) }) },
+        { label: 'Patient', header: true, cls: () => 'nowrap', value: (g) => (g.pseudonym ? h('span', { class: 'mono', text: fmt.pseudonym(g.pseudonym) }) : `n° ${g.patient_id}`) },
         { label: 'Année de naissance', num: true, value: (g) => String(g.birth_year ?? '—') },
         { label: 'Sexe', value: (g) => fmt.sex(g.sex) },
+        { label: 'C2S', value: (g) => (g.c2s === undefined ? '—' : fmt.yesNo(g.c2s)) },
         { label: 'Indicateur', value: (g) => g.label || g.indicator },
+        { label: 'Faits / attendus', num: true, value: (g) => (g.required === undefined ? '—' : `${fmt.int(g.acts)} / ${fmt.int(g.required)}`) },
         { label: 'Ce qui manque', value: (g) => g.missing },
         { label: 'Dernier soin', value: (g) => fmt.date(g.last_on) },
       ],
@@ -41,6 +44,6 @@ export async function render(ctx) {
   ctx.show(
     h('h1', { text: 'Patients à revoir' }),
     h('p', { class: 'subtitle', text: `${structure.name} · ${year}` }),
-    h('p', null, 'Les patients de la structure à qui manque un soin compté par un indicateur de qualité (pseudonymisés : aucun NIR). '),
+    h('p', null, 'Les patients de la structure à qui manque un soin compté par un indicateur de qualité, désignés par leur numéro dans a51 (aucun NIR).'),
     yearPicker(ctx), form, h('p', null, csv), holder, p.el);
 }

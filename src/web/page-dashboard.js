@@ -23,10 +23,18 @@ export function decilePosition(value, deciles) {
   return `entre les déciles ${below} et ${below + 1}`;
 }
 
+// The tenth of the territories a value falls in (1: at or below the 1st decile).
+export function tenthText(t) {
+  return t === 1 ? '1er dixième' : `${t}e dixième`;
+}
+
 function experimentText(e) {
   const opt = e.option ? ' · ' + (PEPS_OPTIONS[e.option] || EDS_OPTIONS[e.option] || e.option) : '';
-  return `${e.experiment}${opt}${e.phase ? ' · ' + label(PHASES, e.phase) : ''}`;
+  const since = e.start_on ? ' · depuis le ' + fmt.date(e.start_on) : '';
+  return `${e.experiment}${opt}${e.phase ? ' · ' + label(PHASES, e.phase) : ''}${since}`;
 }
+
+const reached = (it) => (it.direction === 'decreasing' ? it.value <= it.target : it.value >= it.target);
 
 function indicatorsSection(ctx, d) {
   const ind = d.indicators || { items: [] };
@@ -41,21 +49,30 @@ function indicatorsSection(ctx, d) {
       caption: `Indicateurs de qualité ${d.year}`,
       id: 'indicators',
       columns: [
-        { label: 'Indicateur', header: true, value: (it) => h('span', null, it.label, h('br'), h('span', { class: 'hint mono', text: it.code + (it.a_la_carte ? ' · à la carte' : '') })) },
-        { label: 'Valeur', num: true, value: (it) => indicatorFormat(it)(it.value) },
+        {
+          label: 'Indicateur',
+          header: true,
+          value: (it) => h('span', null, it.label, h('br'),
+            h('span', { class: 'hint', text: [it.code, it.direction === 'decreasing' ? 'plus bas = mieux' : null, it.a_la_carte ? 'à la carte' : null].filter(Boolean).join(' · ') })),
+        },
+        { label: 'Valeur', num: true, value: (it) => h('span', null, indicatorFormat(it)(it.value), h('br'), h('span', { class: 'hint', text: `${fmt.int(it.numerator)} / ${fmt.int(it.denominator)}` })) },
         { label: 'IC 95 %', num: true, value: (it) => (Array.isArray(it.ci) ? `${indicatorFormat(it)(it.ci[0])} – ${indicatorFormat(it)(it.ci[1])}` : '—') },
         { label: 'Cible', num: true, value: (it) => (typeof it.target === 'number' ? indicatorFormat(it)(it.target) : '—') },
         {
           label: 'Atteinte',
-          value: (it) => (typeof it.target !== 'number' || typeof it.value !== 'number' ? '—'
-            : (it.direction === 'decreasing' ? it.value <= it.target : it.value >= it.target) ? 'cible atteinte' : 'sous la cible'),
-          cls: (it) => (typeof it.target !== 'number' ? null : (it.direction === 'decreasing' ? it.value <= it.target : it.value >= it.target) ? 'cell-good' : 'cell-bad'),
+          value: (it) => (typeof it.target !== 'number' || typeof it.value !== 'number' ? '—' : reached(it) ? 'cible atteinte' : 'sous la cible'),
+          cls: (it) => (typeof it.target !== 'number' ? null : reached(it) ? 'cell-good' : 'cell-bad'),
         },
-        { label: 'Position', value: (it) => decilePosition(it.value, it.deciles) },
-        { label: 'Sens', value: (it) => (it.direction === 'decreasing' ? 'plus bas = mieux' : 'plus haut = mieux') },
-        { label: 'Numérateur / dénominateur', num: true, value: (it) => `${fmt.int(it.numerator)} / ${fmt.int(it.denominator)}` },
+        { label: 'Parmi les territoires', value: (it) => (it.tenth ? tenthText(it.tenth) : decilePosition(it.value, it.deciles)) },
         { label: 'Points', num: true, value: (it) => fmt.num(it.points, 1) },
-        { label: 'Tendance', value: (it) => (it.trend || []).map((t) => `${t.year} : ${indicatorFormat(it)(t.value)}`).join(' · ') || '—' },
+        { label: 'Tendance', value: (it) => h('span', { class: 'nowrap' }, (it.trend || []).map((t, i) => [i ? h('br') : null, `${t.year} : ${indicatorFormat(it)(t.value)}`])) },
+        {
+          label: 'À revoir',
+          num: true,
+          value: (it) => (it.care_gap && it.numerator < it.denominator
+            ? h('a', { href: `#/structures/${d.structure.id}/patients-a-revoir?annee=${d.year}&indicateur=${encodeURIComponent(it.code)}`, text: fmt.int(it.denominator - it.numerator), 'aria-label': `${fmt.int(it.denominator - it.numerator)} patients à revoir : ${it.label}` })
+            : '—'),
+        },
       ],
       rows: items,
     }));
@@ -81,6 +98,7 @@ function financeSection(d) {
   const parts = [];
   if (f.peps) {
     const qs = f.peps.quarters || [];
+    const runs = f.peps.runs || [];
     const cats = qs.map((q) => 'T' + q.quarter);
     parts.push(h('h3', { text: 'PEPS : forfait et paiement à l’acte par trimestre' }),
       barChart({
@@ -96,33 +114,58 @@ function financeSection(d) {
           { label: 'Forfait', num: true, value: (q) => fmt.euros(q.forfait_cents) },
           { label: 'Paiement à l’acte', num: true, value: (q) => fmt.euros(q.ffs_cents) },
           { label: 'Écart', num: true, value: (q) => fmt.euros((q.forfait_cents ?? 0) - (q.ffs_cents ?? 0)) },
-          { label: 'Calcul', value: (q) => (q.run_id ? h('a', { href: `#/structures/${d.structure.id}/calculs/peps/${q.run_id}`, text: `n° ${q.run_id}` }) : '—') },
         ],
         rows: [...qs, { total: true, forfait_cents: f.peps.forfait_cents, ffs_cents: f.peps.ffs_cents }],
-      }));
+      }),
+      runs.length ? h('p', null, 'Calculs en vigueur : ', runs.map((r, i) => [i ? ', ' : '',
+        h('a', { href: `#/structures/${d.structure.id}/calculs/peps/${r.run_id}`, text: `n° ${r.run_id}` }),
+        ` (${r.quarter ? 'T' + r.quarter : 'année'}, ${label(PHASES, r.phase)}, ${fmt.euros(r.total_cents)} versés)`])) : null);
   }
   if (f.ipep) {
     parts.push(h('h3', { text: 'IPEP : intéressement collectif' }),
       h('p', null, `Intéressement ${d.year} : ${fmt.euros(f.ipep.incentive_cents)} (${label(PHASES, f.ipep.phase)}). `,
         f.ipep.run_id ? h('a', { href: `#/structures/${d.structure.id}/calculs/ipep/${f.ipep.run_id}`, text: `Calcul IPEP n° ${f.ipep.run_id}` }) : null));
   }
-  if (f.eds?.runs?.length) {
-    parts.push(table({
-      caption: `EDS : épisodes chirurgicaux, ${d.year}`,
+  const eds = Array.isArray(f.eds) ? f.eds : f.eds?.runs || [];
+  if (eds.length) {
+    parts.push(h('h3', { text: 'EDS : épisodes chirurgicaux' }), table({
+      caption: `Épisodes chirurgicaux et leur cible, ${d.year}`,
+      id: 'finance-eds',
       columns: [
         { label: 'Option', header: true, value: (r) => label(EDS_OPTIONS, r.option) },
-        { label: 'Épisodes', num: true, value: (r) => fmt.int(r.episodes) },
+        { label: 'Phase', value: (r) => label(PHASES, r.phase) },
+        { label: 'Épisodes (retenus)', num: true, value: (r) => `${fmt.int(r.episodes)} (${fmt.int(r.included ?? r.episodes)})` },
         { label: 'Cible', num: true, value: (r) => fmt.euros(r.target_cents) },
         { label: 'Réel', num: true, value: (r) => fmt.euros(r.actual_cents) },
-        { label: 'Paiement', num: true, value: (r) => fmt.euros(r.payment_cents) },
+        { label: 'Paiement', num: true, value: (r) => fmt.euros(r.total_cents ?? r.payment_cents) },
         { label: 'Calcul', value: (r) => h('a', { href: `#/structures/${d.structure.id}/calculs/eds/${r.run_id}`, text: `n° ${r.run_id}` }) },
       ],
-      rows: f.eds.runs,
+      rows: eds,
     }));
+  }
+  const byQuarter = f.spending_by_quarter || [];
+  if (byQuarter.length) {
+    parts.push(h('h3', { text: 'Dépense de la patientèle par trimestre' }),
+      barChart({
+        label: 'Dépense de la patientèle par trimestre, soins de ville et hôpital (détail dans le tableau qui suit)',
+        categories: byQuarter.map((q) => `T${q.quarter} ${String(q.year).slice(2)}`),
+        series: [{ name: 'soins de ville', values: byQuarter.map((q) => q.town_cents) }, { name: 'hôpital', cls: 'alt', values: byQuarter.map((q) => q.hospital_cents) }],
+      }),
+      table({
+        caption: 'Dépense de la patientèle par trimestre',
+        id: 'spending-quarters',
+        columns: [
+          { label: 'Trimestre', header: true, value: (q) => `T${q.quarter} ${q.year}` },
+          { label: 'Soins de ville', num: true, value: (q) => fmt.euros(q.town_cents) },
+          { label: 'Hôpital', num: true, value: (q) => fmt.euros(q.hospital_cents) },
+          { label: 'Total', num: true, value: (q) => fmt.euros(q.cents) },
+        ],
+        rows: byQuarter,
+      }));
   }
   const spending = f.spending || [];
   if (spending.length) {
-    parts.push(h('h3', { text: 'Dépense de la patientèle' }),
+    parts.push(h('h3', { text: 'Dépense de la patientèle par année' }),
       lineChart({ label: 'Dépense de la patientèle par année (détail dans le tableau qui suit)', points: spending.map((x) => ({ x: String(x.year), y: x.cents })) }),
       table({
         caption: 'Dépense de la patientèle par année',
@@ -149,6 +192,7 @@ function patienteleSection(d) {
       ['Hommes', fmt.int(p.men)],
       ['En ALD', fmt.int(p.ald)],
       ['Bénéficiaires de la C2S', fmt.int(p.c2s)],
+      typeof p.ame === 'number' ? ['Bénéficiaires de l’AME', fmt.int(p.ame)] : null,
     ]),
     bands.length ? hbarChart({ label: 'Patients par tranche d’âge (détail dans le tableau qui suit)', rows: bands.map((b) => ({ label: b.band + ' ans', value: b.patients })) }) : null,
     bands.length ? table({
@@ -172,7 +216,7 @@ function uploadsSection(d) {
     columns: [
       { label: 'Type', header: true, value: (u) => kinds[u.kind] || u.kind },
       { label: 'Envois', num: true, value: (u) => fmt.int(u.uploads) },
-      { label: 'Lignes', num: true, value: (u) => fmt.int(u.rows) },
+      { label: 'Enregistrements', num: true, value: (u) => fmt.int(u.records ?? u.rows) },
       { label: 'Dernier envoi', value: (u) => fmt.date(u.last_at) },
       { label: 'Refusés', num: true, value: (u) => fmt.int(u.rejected), cls: (u) => (u.rejected ? 'cell-bad' : null) },
     ],

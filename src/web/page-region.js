@@ -48,9 +48,9 @@ export async function render(ctx) {
     section('Aller à une structure', picker(ctx, list.items),
       list.next ? h('p', null, h('a', { href: '#/structures', text: 'Toutes les structures de la région' })) : null),
     section('Les structures côte à côte',
-      h('p', null, 'Les valeurs d’indicateurs en vert sont meilleures que la médiane régionale, en rouge moins bonnes (dans le sens de chaque indicateur). ', csv),
+      h('p', null, csv),
       table({
-        caption: `Structures de la région ${name}, ${d.year}`,
+        caption: `Structures de la région ${name}, ${d.year} : expérimentations, patients et paiements`,
         id: 'region-structures',
         columns: [
           { label: 'Structure', header: true, value: (s) => h('a', { href: `#/structures/${s.id}?annee=${d.year}`, text: s.name }) },
@@ -60,25 +60,42 @@ export async function render(ctx) {
           { label: 'PEPS', num: true, value: (s) => fmt.eurosRound(s.payments_cents?.peps) },
           { label: 'IPEP', num: true, value: (s) => fmt.eurosRound(s.payments_cents?.ipep) },
           { label: 'EDS', num: true, value: (s) => fmt.eurosRound(s.payments_cents?.eds) },
+          { label: 'Total versé', num: true, value: (s) => fmt.eurosRound(total(s.payments_cents)) },
+          { label: 'Expérience patient (sur 100)', num: true, value: (s) => (typeof s.experience === 'number' ? fmt.num(s.experience, 1) : '—') },
+        ],
+        rows: structures,
+        empty: 'Aucune structure dans cette région.',
+      }),
+      structures.some((s) => total(s.payments_cents) > 0)
+        ? hbarChart({
+          label: `Paiements ${d.year} par structure, PEPS, IPEP et EDS ensemble (détail dans le tableau qui précède)`,
+          rows: structures.map((s) => ({ label: s.name, value: total(s.payments_cents) })),
+          format: fmt.eurosRound,
+        })
+        : h('p', { class: 'notice', text: `Aucun paiement versé pour ${d.year} : les calculs de l’année sont des simulations ou ne versent rien.` })),
+    inds.length ? section('Indicateurs par structure',
+      h('p', { text: 'En vert, meilleur que la médiane régionale ; en rouge, moins bon (dans le sens de chaque indicateur). Les codes sont expliqués dans le tableau qui suit.' }),
+      table({
+        caption: `Valeur de chaque indicateur par structure, ${d.year}`,
+        id: 'region-matrix',
+        columns: [
+          { label: 'Structure', header: true, value: (s) => s.name },
           ...inds.map((ind) => ({
             label: ind.code,
             num: true,
             value: (s) => {
               const v = s.indicators?.[ind.code];
-              return typeof v === 'number' ? indicatorFormat({ value: v, deciles: ind.deciles })(v) : '—';
+              if (typeof v !== 'number') return '—';
+              const cls = against(ind, v);
+              const text = indicatorFormat({ value: v, deciles: ind.deciles })(v);
+              // the colour is not the only sign: a word for assistive technologies
+              return cls ? h('span', null, text, h('span', { class: 'visually-hidden', text: cls === 'cell-good' ? ' (meilleur que la médiane)' : ' (moins bon que la médiane)' })) : text;
             },
             cls: (s) => against(byCode[ind.code], s.indicators?.[ind.code]),
           })),
         ],
         rows: structures,
-        empty: 'Aucune structure dans cette région.',
-      })),
-    section('Paiements par structure',
-      structures.length ? hbarChart({
-        label: `Paiements ${d.year} par structure, PEPS, IPEP et EDS ensemble (détail dans le tableau des structures)`,
-        rows: structures.map((s) => ({ label: s.name, value: total(s.payments_cents) })),
-        format: fmt.eurosRound,
-      }) : h('p', { class: 'notice', text: 'Aucun paiement.' })),
+      })) : null,
     section('Indicateurs de la région', table({
       caption: `Distribution des indicateurs entre les structures de la région, ${d.year}`,
       id: 'region-indicators',
