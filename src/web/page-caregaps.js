@@ -13,8 +13,7 @@ export async function render(ctx) {
   // only the indicators that count patients to see again
   const known = (dash?.indicators?.items || []).filter((i) => i.care_gap !== false).map((i) => [i.code, i.label]);
   const filter = select([['', 'Tous les indicateurs'], ...known], indicator, { id: 'gap-indicator' });
-  const form = h('form', { class: 'toolbar' }, field('Indicateur', filter), h('button', { type: 'submit', class: 'secondary', text: 'Filtrer' }));
-  form.addEventListener('submit', (e) => { e.preventDefault(); ctx.with({ indicateur: filter.value }); });
+  const years = yearPicker(ctx, { fields: [field('Indicateur', filter)], changes: () => ({ indicateur: filter.value }) });
 
   const q = `year=${year}${indicator ? '&indicator=' + encodeURIComponent(indicator) : ''}`;
   const holder = h('div');
@@ -45,5 +44,5 @@ export async function render(ctx) {
     h('h1', { text: 'Patients à revoir' }),
     h('p', { class: 'subtitle', text: `${structure.name} · ${year}` }),
     h('p', null, 'Les patients de la structure à qui manque un soin compté par un indicateur de qualité, désignés par leur numéro dans a51 (aucun NIR).'),
-    yearPicker(ctx), form, h('p', null, csv), holder, p.el);
+    years, h('p', null, csv), holder, p.el);
 }

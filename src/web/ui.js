@@ -267,17 +267,18 @@ export function pager(load) {
   };
 }
 
-// The year a page shows: a select that reloads the page with ?annee=.
-export function yearPicker(ctx) {
+// The year a page shows: a form that reloads the page with ?annee=; extra
+// fields (a filter) go in the same form, their values given by changes().
+export function yearPicker(ctx, { fields = [], changes = () => ({}) } = {}) {
   const now = new Date().getFullYear();
   const years = [];
   for (let y = Math.max(now, ctx.year); y >= Math.min(now, ctx.year) - 5; y--) years.push([String(y), String(y)]);
   const sel = select(years, ctx.year, { id: 'year', name: 'annee' });
-  const form = h('form', { class: 'toolbar' }, field('Année', sel), h('button', { type: 'submit', class: 'secondary', text: 'Afficher' }));
+  const form = h('form', { class: 'toolbar' }, field('Année', sel), fields, h('button', { type: 'submit', class: 'secondary', text: 'Afficher' }));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     sessionStorage.setItem('a51.year', sel.value);
-    ctx.with({ annee: sel.value });
+    ctx.with({ annee: sel.value, ...changes() });
   });
   return form;
 }

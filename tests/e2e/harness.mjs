@@ -138,6 +138,7 @@ async function meet(world) {
   };
   world.structure = byName('Maison de santé des Coteaux 1'); // a team enrolled in PEPS
   world.other = byName('Maison de santé des Coteaux 4');
+  world.hospital = byName('Centre hospitalier 6'); // enrolled in EDS
   world.region = world.structure.region;
   const token = async (scope, write) => (await call(world.base, world.national, 'POST', '/v1/tokens', { name: 'e2e ' + scope, scope, write })).token;
   world.structureToken = await token('structure:' + world.structure.id, true);

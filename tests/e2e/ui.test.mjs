@@ -325,11 +325,26 @@ step('care gaps list the patients to see again, with a CSV export', async (page,
     assert.match(shown[0][0], /Aucun patient/);
   }
   await accessible(page, 'care gaps');
+  // filtered by one indicator, through the form
+  const code = gaps.items[0]?.indicator;
+  let listed = gaps;
+  if (code) {
+    const only = await call(w.base, w.structureToken, 'GET', `/v1/structures/${w.structure.id}/care-gaps?year=${YEAR}&indicator=${code}&limit=50`);
+    await page.selectOption('#gap-indicator', code);
+    await page.click('main form button[type=submit]');
+    await page.waitForURL(new RegExp(`indicateur=${code}`));
+    await page.locator('#care-gaps caption', { hasText: plain(only.items[0].label) }).waitFor();
+    const filtered = await rows(page, '#care-gaps');
+    assert.equal(filtered.length, only.items.length);
+    assert.ok(filtered.every((r) => r[4] === plain(only.items[0].label)), 'only that indicator');
+    listed = only;
+  }
   await shot(page, '07-patients-a-revoir');
   const csv = await download(page, '#export-gaps');
   const exported = csv.trim().split(/\r?\n/).slice(1);
-  assert.ok(exported.length >= gaps.items.length, 'the export has every listed patient');
-  assert.ok(exported.some((l) => l.split(';').includes(String(gaps.items[0]?.patient_id ?? ''))) || !gaps.items.length, 'the export names the first patient');
+  assert.ok(exported.length >= listed.items.length, 'the export has every listed patient');
+  if (code) assert.ok(exported.every((l) => l.startsWith(code + ';')), 'the export is filtered like the list');
+  assert.ok(exported.some((l) => l.split(';').includes(String(listed.items[0]?.patient_id ?? ''))) || !listed.items.length, 'the export names the first patient');
 });
 
 step('sign-out forgets the token', async (page, w) => {
@@ -369,6 +384,26 @@ step('an ARS sees its region side by side and opens any structure', async (page,
   await heading(page, 'Calculs');
   assert.equal(await page.locator('#peps-form').count(), 0, 'a read-only token cannot ask for a run');
   await page.locator('main .notice', { hasText: 'lecture seule' }).waitFor();
+});
+
+step('an ARS reads an establishment\'s EDS run, episode by episode', async (page, w) => {
+  const runs = (await call(w.base, w.arsToken, 'GET', `/v1/eds/runs?structure_id=${w.hospital.id}`)).items;
+  assert.ok(runs.length > 0, 'the synthetic hospital has EDS runs');
+  await page.goto(`${w.base}/#/structures/${w.hospital.id}/calculs`);
+  await heading(page, 'Calculs');
+  await page.click(`main a[href$="/calculs/eds/${runs[0].id}"]`);
+  await heading(page, `Calcul EDS n° ${runs[0].id}`);
+  const run = await call(w.base, w.arsToken, 'GET', `/v1/eds/runs/${runs[0].id}`);
+  assert.equal(await figure(page, 'Épisodes retenus'), int(run.result.episodes.included));
+  assert.equal(await figure(page, 'Cible totale'), euros(run.result.reconciliation.target_cents));
+  const episodes = await rows(page, '#eds-episodes');
+  assert.equal(episodes.length, Math.min(run.episodes, 50));
+  await page.selectOption('#eds-included', 'false');
+  await page.locator('#eds-episodes tbody tr').first().waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('#eds-episodes tbody tr')].every((tr) => tr.cells[4]?.textContent.startsWith('non')));
+  assert.equal((await rows(page, '#eds-episodes')).length, run.episodes - run.included, 'the excluded episodes only');
+  await accessible(page, 'an EDS run');
+  await shot(page, '10-calcul-eds');
 });
 
 // ---- run ----
