@@ -2,7 +2,7 @@
 // streamed to POST /v1/structures/{id}/uploads?kind=…; a refused file shows its
 // line errors (line, column, reason); past uploads and their errors.
 import { api, uploadFile, download } from './api.js';
-import { h, table, fmt, field, select, clear, announce, showError, pager, describeFault, section } from './ui.js';
+import { h, table, fmt, field, select, clear, announce, showError, pager, section } from './ui.js';
 
 export const KINDS = [
   ['patients', 'Patients'],
@@ -160,7 +160,6 @@ export async function render(ctx) {
           const u = problem.upload;
           result.append(
             h('h3', { text: `Le fichier est refusé : ${fmt.int(u?.errors_count ?? errors.length)} erreur(s), rien n’a été enregistré` }),
-            h('ul', { class: 'visually-hidden' }, errors.slice(0, 5).map((x) => h('li', { text: describeFault(x) }))),
             errorsTable(errors, errors.length < (u?.errors_count ?? 0) ? `Les ${errors.length} premières erreurs` : 'Erreurs ligne par ligne'));
           if (u && u.errors_count > errors.length) {
             result.append(h('p', null, h('button', { type: 'button', class: 'secondary', text: 'Voir toutes les erreurs', on: { click: () => showUploadErrors(errorsPanel, u, signal).catch((x) => showError(x)) } })));
