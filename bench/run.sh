@@ -15,7 +15,7 @@ started=
 trap '[[ -n $started ]] && "$A51_ROOT/scripts/pg.sh" stop' EXIT
 
 benches=("$@")
-[[ ${#benches[@]} -gt 0 ]] || benches=(http upload regress riskmodel)
+[[ ${#benches[@]} -gt 0 ]] || benches=(http upload regress riskmodel peps indicators)
 for b in "${benches[@]}"; do
 	say "bench: $b"
 	"$A51_ROOT/bench/$b.sh"

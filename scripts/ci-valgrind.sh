@@ -119,6 +119,17 @@ for p in "/v1/ipep/runs/$run" "/v1/ipep/runs/$run/lines" "/v1/ipep/runs/$run/lin
 	"/v1/structures/$sid/ipep/quality/2024"; do
 	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" "$base$p" >>"$out/codes.txt"
 done
+# Quality indicators of the region (a job), then the dashboards and care gaps that read them.
+job=$(curl -s -H "$auth" -H "$json" -d '{"year":2024}' "$base/v1/regions/84/indicators/runs" | sed 's/^{"id":\([0-9]*\).*/\1/')
+[[ $(wait_job "$job") == succeeded ]] || die "valgrind: indicators job $job did not succeed"
+run=$(curl -s -H "$auth" "$base/v1/jobs/$job" | sed -n 's/.*"result":{"type":"indicator_run","id":\([0-9]*\).*/\1/p')
+for p in "/v1/indicators/runs/$run" "/v1/regions/84/indicators/runs?year=2024" /v1/me \
+	"/v1/structures/$sid/dashboard?year=2024" "/v1/structures/$sid/dashboard?year=2024&format=csv" \
+	"/v1/regions/84/dashboard?year=2024" "/v1/regions/84/dashboard?year=2024&format=csv" \
+	"/v1/structures/$sid/care-gaps?year=2024&limit=2" "/v1/structures/$sid/care-gaps?year=2024&format=csv" \
+	"/v1/structures/$sid/care-gaps?year=2024&indicator=RH30" "/v1/structures/$sid/care-gaps?year=2024&cursor=x"; do
+	curl -s -o /dev/null -w '%{http_code}\n' -H "$auth" "$base$p" >>"$out/codes.txt"
+done
 n=$(wc -l <"$out/codes.txt")
 kill -TERM $pid
 rc=0

@@ -11,7 +11,7 @@ test=(check curl nodejs npm chromium)
 ci=(valgrind)
 # regress: R and numpy to compare with, OpenBLAS (which R and numpy then use
 # for libblas.so.3) and LAPACKE for the floor.
-bench=(wrk r-base-core python3-numpy libopenblas-dev liblapacke-dev)
+bench=(wrk jq r-base-core python3-numpy libopenblas-dev liblapacke-dev)
 
 want=("${build[@]}")
 for group in "$@"; do

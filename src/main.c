@@ -178,6 +178,13 @@ static int cmd_serve(const struct a51_config *cfg)
 	}
 	if (!(app.pool = db_pool_new(&pc, &err)))
 		goto out;
+	if (cfg->database_replica_url[0]) {
+		pc.url = cfg->database_replica_url;
+		pc.application_name = "a51d-replica";
+		if (!(app.read_pool = db_pool_new(&pc, &err)))
+			goto out;
+		pc.url = cfg->database_url;
+	}
 	pc.size = cfg->max_uploads;
 	pc.acquire_timeout_ms = 100; /* a busy upload slot answers 503 at once */
 	pc.statement_timeout_ms = cfg->upload_timeout_ms;
@@ -236,6 +243,7 @@ out:
 	metrics_free();
 	router_free(router);
 	db_pool_free(app.upload_pool);
+	db_pool_free(app.read_pool);
 	db_pool_free(app.pool);
 	explicit_bzero(app.pseudo_key, sizeof(app.pseudo_key));
 	log_async_stop();

@@ -10,6 +10,9 @@
 /* Takes a pooled connection; when none can be had, a 503 with Retry-After has
  * been queued and NULL is returned. */
 struct db_conn *api_db(struct http_request *r);
+/* For reads that may lag the primary a little (dashboards): the replica of
+ * A51_DATABASE_REPLICA_URL when configured, else the primary. */
+struct db_conn *api_db_read(struct http_request *r);
 void api_db_release(struct http_request *r, struct db_conn *c);
 
 /* The caller and request id, for the audit trail. */

@@ -17,6 +17,7 @@ struct app {
 	const struct a51_config *cfg;
 	struct db_pool *pool;
 	struct db_pool *upload_pool; /* one connection per upload in progress */
+	struct db_pool *read_pool;   /* A51_DATABASE_REPLICA_URL, for dashboards; NULL: the primary */
 	const struct router *router;
 	struct http_server *server;
 	struct jobs *jobs;           /* worker threads (jobs.h) */

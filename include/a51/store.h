@@ -626,6 +626,11 @@ struct ind_value {
 int store_ind_value_insert(struct db_conn *c, int64_t run_id, const struct ind_value *v, struct a51_error *err);
 int store_ind_experience_insert(struct db_conn *c, int64_t run_id, int64_t structure_id, long respondents,
 				double overall, const json_t *dimensions, struct a51_error *err);
+/* The run's spending of every structure by quarter of N-1 and N (claims and stays of its data). */
+int store_ind_spending_insert(struct db_conn *c, int64_t run_id, const char *region, const char *kinds, int year,
+			      struct a51_error *err);
+/* [{year, quarter, town_cents, hospital_cents}] of a structure in a run (none: not measured). */
+int store_ind_spending(struct db_conn *c, int64_t run_id, int64_t structure_id, json_t **items, struct a51_error *err);
 int store_ind_run_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err);
 int store_ind_runs_list(struct db_conn *c, const struct caller *caller, const char *region, int year, int64_t before,
 			int limit, json_t **items, struct a51_error *err);
@@ -643,9 +648,10 @@ int store_ind_trend(struct db_conn *c, int64_t structure_id, const char *region,
 /* ---- dashboards (store/dashboards.c; callers checked scope) ---- */
 
 /* Sets peps, ipep, eds (runs in force of the year), spending (by quarter of
- * N-1 and N), patientele (composition on 31 December), uploads (by kind),
+ * N-1 and N, when with_spending), patientele (composition on 31 December), uploads (by kind),
  * experiments (live enrolments) on out. */
-int store_dash_structure(struct db_conn *c, int64_t structure_id, int year, json_t *out, struct a51_error *err);
+int store_dash_structure(struct db_conn *c, int64_t structure_id, int year, bool with_spending, json_t *out,
+			 struct a51_error *err);
 /* Every structure of a region: experiments, patients, what official runs pay for the year. */
 int store_dash_region(struct db_conn *c, const char *region, int year, json_t **items, struct a51_error *err);
 

@@ -164,7 +164,7 @@ void api_indicator_run_get(struct http_request *r)
 	json_t *run = NULL, *values = NULL, *exp = NULL;
 	int64_t id, only = r->caller.kind == CALLER_STRUCTURE ? r->caller.structure_id : 0;
 
-	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
+	if (!api_path_id(r, "id", &id) || !(c = api_db_read(r)))
 		return;
 	if (store_ind_run_get(c, &r->caller, id, &run, &err) < 0 || store_ind_values(c, id, only, &values, &err) < 0 ||
 	    store_ind_experience_get(c, id, only, &exp, &err) < 0) {
@@ -218,11 +218,14 @@ static json_t *indicators_view(const json_t *run, const json_t *values, const js
 			if (strcmp(json_string_value(json_object_get(x, "code")), code) == 0)
 				json_array_append_new(tr, json_pack("{s:O,s:O}", "year", json_object_get(x, "year"), "value",
 								    json_object_get(x, "value")));
-		if (v) {
+		{
 			static const char *const keep[] = { "numerator", "denominator", "value", "previous", "target",
 							    "intermediate", "points", "how" };
+			/* a structure the run did not measure has every field, null */
 			for (size_t k = 0; k < A51_ARRAY_LEN(keep); k++)
-				json_object_set(item, keep[k], json_object_get(v, keep[k]));
+				json_object_set_new(item, keep[k], v ? json_incref(json_object_get(v, keep[k])) : json_null());
+		}
+		if (v) {
 			json_object_set_new(item, "ci", json_pack("[O,O]", json_object_get(v, "ci_low"),
 								  json_object_get(v, "ci_high")));
 			json_object_set_new(item, "tenth", tenth_of(num_or_nan(json_object_get(v, "value")),
@@ -231,6 +234,10 @@ static json_t *indicators_view(const json_t *run, const json_t *values, const js
 				points += json_number_value(json_object_get(v, "points"));
 		}
 		max += json_number_value(json_object_get(json_object_get(run, "result"), "points_per_indicator"));
+		if (!v) {
+			json_object_set_new(item, "ci", json_null());
+			json_object_set_new(item, "tenth", json_null());
+		}
 		json_object_set_new(item, "trend", tr);
 		json_array_append_new(items, item);
 	}
@@ -330,7 +337,7 @@ void api_structure_dashboard(struct http_request *r)
 	fmt = query_enum(&q, "format", formats);
 	if (!year)
 		field_error(&q, "year", "the year of the dashboard is required, e.g. year=2024");
-	if (!query_end(&q) || !(c = api_db(r))) {
+	if (!query_end(&q) || !(c = api_db_read(r))) {
 		json_decref(parts);
 		return;
 	}
@@ -347,7 +354,16 @@ void api_structure_dashboard(struct http_request *r)
 	} else if (rc != A51_ENOTFOUND) {
 		goto fail;
 	}
-	if ((rc = store_dash_structure(c, sid, year, parts, &err)) < 0)
+	/* spending as the indicator run stored it; summed live for a structure it did not measure */
+	if (run) {
+		json_t *sp = NULL;
+		if ((rc = store_ind_spending(c, json_integer_value(json_object_get(run, "id")), sid, &sp, &err)) < 0)
+			goto fail;
+		if (json_array_size(sp))
+			json_object_set(parts, "spending", sp);
+		json_decref(sp);
+	}
+	if ((rc = store_dash_structure(c, sid, year, !json_object_get(parts, "spending"), parts, &err)) < 0)
 		goto fail;
 	api_db_release(r, c);
 
@@ -423,7 +439,7 @@ void api_region_dashboard(struct http_request *r)
 	fmt = query_enum(&q, "format", formats);
 	if (!year)
 		field_error(&q, "year", "the year of the dashboard is required, e.g. year=2024");
-	if (!query_end(&q) || !(c = api_db(r)))
+	if (!query_end(&q) || !(c = api_db_read(r)))
 		return;
 	if ((rc = store_region_get(c, code, &reg, &err)) < 0 || (rc = store_dash_region(c, code, year, &items, &err)) < 0)
 		goto fail;
@@ -559,8 +575,18 @@ void api_care_gaps(struct http_request *r)
 		from = (int)k;
 		after = p;
 	}
-	if (!query_end(&q) || !(c = api_db(r)) || !(s = malloc(sizeof(*s)))) {
+	if (!query_end(&q)) {
 		json_decref(all);
+		return;
+	}
+	if (!(s = malloc(sizeof(*s)))) {
+		json_decref(all);
+		http_problem(r, 500, "internal", "out of memory");
+		return;
+	}
+	if (!(c = api_db_read(r))) {
+		json_decref(all);
+		free(s);
 		return;
 	}
 	if (store_reach_structure(c, &r->caller, sid, region, &err) < 0 || setup_of(c, 0, year, s, &pset, &err) < 0)
@@ -611,12 +637,18 @@ void api_care_gaps(struct http_request *r)
 		api_respond_csv(r, gap_cols, A51_ARRAY_LEN(gap_cols), all, name);
 		json_decref(all);
 	} else {
-		json_t *next = json_null();
-		if ((int)json_array_size(all) == limit && last_k >= 0)
+		static const char *const query[] = { "year", "indicator", "limit", NULL };
+		json_t *next = json_null(), *next_url = json_null();
+		if ((int)json_array_size(all) == limit && last_k >= 0) {
+			const char *base = api_base_url(r, query);
 			next = json_sprintf("%d.%lld", last_k,
 					    (long long)json_integer_value(json_object_get(json_array_get(all, (size_t)limit - 1),
 											  "patient_id")));
-		http_respond_json(r, 200, json_pack("{s:o,s:o,s:o}", "items", all, "next_cursor", next, "parameter_set",
+			next_url = json_sprintf("%s%ccursor=%s", base, strchr(base, '?') ? '&' : '?', json_string_value(next));
+		}
+		/* next: the URL of the next page, as every list has; next_cursor: its cursor alone */
+		http_respond_json(r, 200, json_pack("{s:o,s:o,s:o,s:o}", "items", all, "next", next_url, "next_cursor", next,
+						    "parameter_set",
 						    json_pack("{s:O,s:O}", "id", json_object_get(pset, "id"), "version",
 							      json_object_get(pset, "version"))));
 	}

@@ -284,6 +284,7 @@ void db_release(struct db_pool *p, struct db_conn *c)
 		if (c->pg && PQstatus(c->pg) != CONNECTION_OK)
 			conn_close(c);
 	}
+	p = c->pool; /* back to the pool it came from, whichever the caller named */
 	pthread_mutex_lock(&p->mu);
 	c->next_free = p->free_list;
 	p->free_list = c;

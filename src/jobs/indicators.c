@@ -271,7 +271,8 @@ static int run_region(struct job_ctx *ctx, int year, const char *region, int64_t
 				goto out;
 		}
 	}
-	if ((rc = experience_all(ctx, s, region, year, *run_id, &sh, exp_summary, err)) < 0)
+	if ((rc = experience_all(ctx, s, region, year, *run_id, &sh, exp_summary, err)) < 0 ||
+	    (rc = store_ind_spending_insert(ctx->db, *run_id, region, s->kinds, year, err)) < 0)
 		goto out;
 	for (int k = 0; k < g.nk; k++) {
 		const struct ind_def *d = &s->cat.d[k];

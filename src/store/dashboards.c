@@ -93,7 +93,8 @@ static const struct db_stmt Q_EXPERIMENTS = {
 	2
 };
 
-int store_dash_structure(struct db_conn *c, int64_t structure_id, int year, json_t *out, struct a51_error *err)
+int store_dash_structure(struct db_conn *c, int64_t structure_id, int year, bool with_spending, json_t *out,
+			 struct a51_error *err)
 {
 	static const struct {
 		const char *key;
@@ -111,7 +112,10 @@ int store_dash_structure(struct db_conn *c, int64_t structure_id, int year, json
 	snprintf(y, sizeof(y), "%d", year);
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		json_t *v;
-		int rc = parts[i].one ? store_one(c, parts[i].st, p, &v, err) : store_all(c, parts[i].st, p, &v, err);
+		int rc;
+		if (parts[i].st == &Q_SPENDING && !with_spending)
+			continue;
+		rc = parts[i].one ? store_one(c, parts[i].st, p, &v, err) : store_all(c, parts[i].st, p, &v, err);
 		if (rc < 0)
 			return rc;
 		json_object_set_new(out, parts[i].key, v);

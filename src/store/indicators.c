@@ -409,6 +409,55 @@ int store_ind_experience_insert(struct db_conn *c, int64_t run_id, int64_t struc
 	return 0;
 }
 
+/* Spending of the region's structures by quarter of N-1 and N, written in
+ * SQL from SQL: town claims (base) and stays (by admission). */
+static const struct db_stmt Q_SPENDING_INSERT = {
+	"ind_spending_insert",
+	"INSERT INTO indicator_spending (run_id, structure_id, year, quarter, town_cents, hospital_cents)"
+	" SELECT $1::bigint, sid, y, q, sum(town)::bigint, sum(hospital)::bigint FROM ("
+	"  SELECT c.dataset AS sid, extract(year FROM c.care_date)::int AS y, extract(quarter FROM c.care_date)::int AS q,"
+	"   c.base_cents AS town, 0 AS hospital FROM claims c JOIN structures s ON s.id = c.dataset"
+	"   WHERE s.region = $2 AND s.kind = ANY($3::text[])"
+	"   AND c.care_date BETWEEN make_date($4::int - 1, 1, 1) AND make_date($4::int, 12, 31)"
+	"  UNION ALL SELECT t.dataset, extract(year FROM t.admission_date)::int, extract(quarter FROM t.admission_date)::int,"
+	"   0, t.amount_cents FROM stays t JOIN structures s ON s.id = t.dataset WHERE s.region = $2"
+	"   AND s.kind = ANY($3::text[]) AND t.admission_date BETWEEN make_date($4::int - 1, 1, 1) AND make_date($4::int, 12, 31)"
+	" ) x GROUP BY sid, y, q",
+	4
+};
+
+int store_ind_spending_insert(struct db_conn *c, int64_t run_id, const char *region, const char *kinds, int year,
+			      struct a51_error *err)
+{
+	char run[24], y[8];
+	const char *p[4] = { run, region, kinds, y };
+	PGresult *res;
+
+	snprintf(run, sizeof(run), "%lld", (long long)run_id);
+	snprintf(y, sizeof(y), "%d", year);
+	if (!(res = db_exec(c, &Q_SPENDING_INSERT, p, err)))
+		return err->code;
+	PQclear(res);
+	return 0;
+}
+
+static const struct db_stmt Q_SPENDING_GET = {
+	"ind_spending_get",
+	"SELECT year, quarter, town_cents, hospital_cents FROM indicator_spending WHERE run_id = $1::bigint"
+	" AND structure_id = $2::bigint ORDER BY year, quarter",
+	2
+};
+
+int store_ind_spending(struct db_conn *c, int64_t run_id, int64_t structure_id, json_t **items, struct a51_error *err)
+{
+	char r[24], s[24];
+	const char *p[2] = { r, s };
+
+	snprintf(r, sizeof(r), "%lld", (long long)run_id);
+	snprintf(s, sizeof(s), "%lld", (long long)structure_id);
+	return store_all(c, &Q_SPENDING_GET, p, items, err);
+}
+
 /* ---- reads ---- */
 
 #define IND_RUN_COLS                                                                                              \

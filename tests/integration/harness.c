@@ -112,7 +112,7 @@ PGconn *h_db_connect(const struct h_db *db)
 
 const char *h_sql1(PGconn *pg, const char *sql)
 {
-	static char out[4096];
+	static char out[1 << 20]; /* long aggregates are compared whole */
 	PGresult *res = PQexec(pg, sql);
 
 	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s",
@@ -128,7 +128,7 @@ const char *h_sql1(PGconn *pg, const char *sql)
 
 const char *h_sqlf(struct h_db *db, const char *fmt, ...)
 {
-	static char out[4096];
+	static char out[1 << 20];
 	char q[16384];
 	PGconn *pg = h_db_connect(db);
 	const char *v;
@@ -141,6 +141,18 @@ const char *h_sqlf(struct h_db *db, const char *fmt, ...)
 	snprintf(out, sizeof(out), "%s", v ? v : "(null)");
 	PQfinish(pg);
 	return out;
+}
+
+int h_run_nofork(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 /* ---- a51d processes ---- */

@@ -4,6 +4,7 @@
 #ifndef A51_HARNESS_H
 #define A51_HARNESS_H
 
+#include <check.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -24,6 +25,9 @@ void h_db_drop(struct h_db *db);
 PGconn *h_db_connect(const struct h_db *db);
 /* Runs SQL and returns the first column of the first row (static buffer), or NULL. */
 const char *h_sql1(PGconn *pg, const char *sql);
+/* Runs a suite without fork (its tests build on what earlier ones stored);
+ * the exit status for main. */
+int h_run_nofork(Suite *s);
 /* The first value of a query built from fmt, on a connection of its own;
  * "(null)" for none. The result lives until the next call. */
 const char *h_sqlf(struct h_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

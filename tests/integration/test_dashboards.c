@@ -426,6 +426,40 @@ START_TEST(tenancy_and_validation)
 }
 END_TEST
 
+/* With A51_DATABASE_REPLICA_URL, dashboards read the replica and the rest the
+ * primary: here the "replica" is an empty database, so the structure the
+ * primary knows is not found by its dashboard. */
+START_TEST(dashboards_read_the_replica)
+{
+	struct h_db replica;
+	struct h_srv two;
+	char env_url[1200], env_replica[1200], path[96];
+	const char *const migrate[] = { "migrate", NULL };
+	const char *menv[2] = { env_url, NULL };
+	char out[4096];
+	struct h_resp r;
+
+	h_db_create(&replica, "dashrep");
+	snprintf(env_url, sizeof(env_url), "A51_DATABASE_URL=%s", replica.url);
+	ck_assert_int_eq(h_run_a51d(migrate, menv, out, sizeof(out)), 0);
+	snprintf(env_replica, sizeof(env_replica), "A51_DATABASE_REPLICA_URL=%s", replica.url);
+	h_srv_start(&two, db.url, (const char *const[]){ env_replica, "A51_WORKERS=0", NULL });
+	snprintf(path, sizeof(path), "/v1/structures/%ld", s1);
+	ck_assert_int_eq(h_api(two.port, "GET", path, nat, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/structures/%ld/dashboard?year=2024", s1);
+	ck_assert_int_eq(h_api(two.port, "GET", path, nat, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 404);
+	h_resp_free(&r);
+	ck_assert_int_eq(h_api(srv.port, "GET", path, nat, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	h_resp_free(&r);
+	ck_assert_int_eq(h_srv_stop(&two), 0);
+	h_db_drop(&replica);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dashboards");
@@ -440,6 +474,7 @@ static Suite *suite(void)
 	tcase_add_test(t, region_dashboard);
 	tcase_add_test(t, care_gaps_are_the_missing_numerator);
 	tcase_add_test(t, tenancy_and_validation);
+	tcase_add_test(t, dashboards_read_the_replica);
 	suite_add_tcase(s, t);
 	return s;
 }
@@ -447,12 +482,5 @@ static Suite *suite(void)
 /* Without fork: the fixture is loaded once, and later tests read the re-run. */
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_run_nofork(suite());
 }

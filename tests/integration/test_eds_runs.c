@@ -36,24 +36,6 @@ static json_t *api(const char *method, const char *tok, const char *body, int *s
 	return h_api_json(srv.port, method, path, tok, body, st);
 }
 
-static const char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *sqlf(const char *fmt, ...)
-{
-	static char out[4096];
-	char q[8192];
-	PGconn *pg = h_db_connect(&db);
-	const char *v;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	v = h_sql1(pg, q);
-	snprintf(out, sizeof(out), "%s", v ? v : "(null)");
-	PQfinish(pg);
-	return out;
-}
-
 static long long sqll(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static long long sqll(const char *fmt, ...)
 {
@@ -63,7 +45,7 @@ static long long sqll(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(q, sizeof(q), fmt, ap);
 	va_end(ap);
-	return strtoll(sqlf("%s", q), NULL, 10);
+	return strtoll(h_sqlf(&db, "%s", q), NULL, 10);
 }
 
 static json_t *run_job(const char *tok, const char *body, const char *path)
@@ -152,7 +134,7 @@ static long parameter_set(const char *label, int year, const char *changes)
 {
 	int st;
 	json_t *ps = api("GET", nat, NULL, &st, "/v1/parameter-sets/%s",
-			 sqlf("SELECT min(id) FROM parameter_sets WHERE experiment = 'EDS' AND year = 2024"));
+			 h_sqlf(&db, "SELECT min(id) FROM parameter_sets WHERE experiment = 'EDS' AND year = 2024"));
 	json_t *copy = json_deep_copy(json_object_get(ps, "body")), *edits, *v, *j;
 	json_error_t je;
 	const char *key;
@@ -263,7 +245,7 @@ START_TEST(episode_models_learn_from_reference_episodes)
 {
 	int st;
 	json_t *m = api("GET", nat, NULL, &st, "/v1/risk-models/%s",
-			sqlf("SELECT max(id) FROM risk_models WHERE name = 'eds-pth'")), *ep;
+			h_sqlf(&db, "SELECT max(id) FROM risk_models WHERE name = 'eds-pth'")), *ep;
 	long long triggers;
 
 	ck_assert_int_eq(st, 200);
@@ -341,7 +323,7 @@ START_TEST(official_run_against_the_rules)
 	ck_assert_int_eq(sqll("SELECT count(*) FROM eds_episodes WHERE run_id = %ld AND NOT included", id), built - included);
 	/* the cost of each episode alone in its patient's history: every claim and stay of its window,
 	 * 60 days before admission to 90 after discharge (or death) */
-	ck_assert_str_eq(sqlf("WITH t AS (" TRIGGERS("08C48") "), alone AS (SELECT * FROM t WHERE (SELECT count(*) FROM"
+	ck_assert_str_eq(h_sqlf(&db, "WITH t AS (" TRIGGERS("08C48") "), alone AS (SELECT * FROM t WHERE (SELECT count(*) FROM"
 			      " stays o WHERE o.dataset = %ld AND o.patient_id = t.patient_id AND o.field = 'MCO' AND"
 			      " left(o.ghm, 5) IN ('08C48', '08C24', '06C04')) = 1),"
 			      " w AS (SELECT a.*, a.adm - 60 AS f, least(a.dis + 90, coalesce(a.death_date, a.dis + 90)) AS l"
@@ -355,16 +337,16 @@ START_TEST(official_run_against_the_rules)
 			      " SELECT count(*) FILTER (WHERE e.actual_cents <> cost.cents OR e.complications <> cost.compl)"
 			      " || '/' || count(*) FROM cost JOIN eds_episodes e ON e.trigger_stay_id = cost.stay_id"
 			      " AND e.run_id = %ld", es, finess, es, es, es, es, id),
-			 sqlf("SELECT '0/' || count(*) FROM (" TRIGGERS("08C48") ") t WHERE (SELECT count(*) FROM stays o WHERE"
+			 h_sqlf(&db, "SELECT '0/' || count(*) FROM (" TRIGGERS("08C48") ") t WHERE (SELECT count(*) FROM stays o WHERE"
 			      " o.dataset = %ld AND o.patient_id = t.patient_id AND o.field = 'MCO' AND left(o.ghm, 5) IN"
 			      " ('08C48', '08C24', '06C04')) = 1", es, finess, es));
 	ck_assert_int_gt(sqll("SELECT count(*) FROM (" TRIGGERS("08C48") ") t WHERE (SELECT count(*) FROM stays o WHERE"
 			      " o.dataset = %ld AND o.patient_id = t.patient_id AND o.field = 'MCO' AND left(o.ghm, 5) IN"
 			      " ('08C48', '08C24', '06C04')) = 1", es, finess, es), 20);
 	/* items add up to their episode, segments to its columns, episodes to the run */
-	ck_assert_str_eq(sqlf("SELECT count(*) FROM eds_episodes e WHERE e.run_id = %ld AND e.actual_cents <> (SELECT"
+	ck_assert_str_eq(h_sqlf(&db, "SELECT count(*) FROM eds_episodes e WHERE e.run_id = %ld AND e.actual_cents <> (SELECT"
 			      " coalesce(sum(i.cents), 0) FROM eds_items i WHERE i.run_id = e.run_id AND i.no = e.no)", id), "0");
-	ck_assert_str_eq(sqlf("SELECT count(*) FROM eds_episodes e WHERE e.run_id = %ld AND e.actual_cents <> e.pre_cents"
+	ck_assert_str_eq(h_sqlf(&db, "SELECT count(*) FROM eds_episodes e WHERE e.run_id = %ld AND e.actual_cents <> e.pre_cents"
 			      " + e.index_cents + e.post_cents + e.complication_cents", id), "0");
 	ck_assert_int_eq(resi(run, "reconciliation", "actual_cents"),
 			 sqll("SELECT sum(actual_cents) FROM eds_episodes WHERE run_id = %ld AND included", id));
@@ -422,7 +404,7 @@ END_TEST
 
 START_TEST(episodes_pages_detail_and_csv)
 {
-	long id = strtol(sqlf("SELECT max(id) FROM eds_runs WHERE option = 'PTH' AND NOT what_if"), NULL, 10);
+	long id = strtol(h_sqlf(&db, "SELECT max(id) FROM eds_runs WHERE option = 'PTH' AND NOT what_if"), NULL, 10);
 	int st;
 	json_t *page, *e, *seg;
 	long long n;
@@ -504,7 +486,7 @@ START_TEST(rerun_same_bytes_and_current)
 		free(ra);
 		free(rb);
 	}
-	ck_assert_str_eq(sqlf("SELECT count(*) FROM (SELECT no, patient_id, included, exclusions, expected_cents,"
+	ck_assert_str_eq(h_sqlf(&db, "SELECT count(*) FROM (SELECT no, patient_id, included, exclusions, expected_cents,"
 			      " target_cents, actual_cents FROM eds_episodes WHERE run_id = %lld EXCEPT SELECT no, patient_id,"
 			      " included, exclusions, expected_cents, target_cents, actual_cents FROM eds_episodes WHERE"
 			      " run_id = %lld) d", (long long)json_integer_value(json_object_get(a, "id")),
@@ -525,7 +507,7 @@ END_TEST
 START_TEST(tenancy_and_refusals)
 {
 	int st;
-	long id = strtol(sqlf("SELECT max(id) FROM eds_runs"), NULL, 10);
+	long id = strtol(h_sqlf(&db, "SELECT max(id) FROM eds_runs"), NULL, 10);
 	json_t *j;
 	char *t;
 
@@ -620,12 +602,5 @@ static Suite *suite(void)
 /* Without fork: the tests build on what the previous ones stored. */
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_run_nofork(suite());
 }

@@ -156,24 +156,6 @@ static long enrol(long s, const char *phases)
 	return e;
 }
 
-static const char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *sqlf(const char *fmt, ...)
-{
-	static char out[1 << 20];
-	char q[8192];
-	PGconn *pg = h_db_connect(&db);
-	const char *v;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	v = h_sql1(pg, q);
-	snprintf(out, sizeof(out), "%s", v ? v : "(null)");
-	PQfinish(pg);
-	return out;
-}
-
 static void up(void)
 {
 	char cmd[2048], path[600];
@@ -197,7 +179,7 @@ static void up(void)
 		/* the teams enrol at the end of 2023: a 2023 parameter set, the 2024 one's values */
 		int st;
 		json_t *ps = api("GET", nat, NULL, &st, "/v1/parameter-sets/%s",
-				 sqlf("SELECT max(id) FROM parameter_sets WHERE experiment = 'PEPS' AND year = 2024"));
+				 h_sqlf(&db, "SELECT max(id) FROM parameter_sets WHERE experiment = 'PEPS' AND year = 2024"));
 		json_t *body = json_deep_copy(json_object_get(ps, "body")), *j;
 		char *text;
 		json_object_set_new(body, "year", json_integer(2023));
@@ -270,14 +252,14 @@ START_TEST(simulation_matches_an_independent_computation)
 	ck_assert_int_eq(json_array_size(json_object_get(run, "schedule")), 0);
 	ck_assert_int_gt(json_integer_value(json_object_get(run, "patients")), 200);
 	/* who is covered, and for how many days: day by day in SQL */
-	snprintf(want, sizeof(want), "%s", sqlf(COVERED_DAYS " SELECT string_agg(id || ':' || n, ',' ORDER BY id) FROM"
+	snprintf(want, sizeof(want), "%s", h_sqlf(&db, COVERED_DAYS " SELECT string_agg(id || ':' || n, ',' ORDER BY id) FROM"
 						 " (SELECT id, count(*) AS n FROM cov GROUP BY id) x", sid[0]));
-	snprintf(got, sizeof(got), "%s", sqlf("SELECT string_agg(patient_id || ':' || covered_days, ',' ORDER BY"
+	snprintf(got, sizeof(got), "%s", h_sqlf(&db, "SELECT string_agg(patient_id || ':' || covered_days, ',' ORDER BY"
 					      " patient_id) FROM peps_lines WHERE run_id = %ld", id));
 	ck_assert_int_gt(strlen(want), 100);
 	ck_assert_msg(strcmp(want, got) == 0, "covered days differ:\n%.300s\n%.300s", want, got);
 	/* the team's fidelisation: its members' share of the covered patients' perimeter care */
-	fid = strtod(sqlf("WITH t AS (SELECT p.rpps, m.start_on, m.end_on FROM memberships m JOIN professionals p ON"
+	fid = strtod(h_sqlf(&db, "WITH t AS (SELECT p.rpps, m.start_on, m.end_on FROM memberships m JOIN professionals p ON"
 			  " p.id = m.professional_id WHERE m.structure_id = %ld)"
 			  " SELECT (sum(c.base_cents) FILTER (WHERE EXISTS (SELECT 1 FROM t WHERE t.rpps = c.rpps AND"
 			  " t.start_on <= c.care_date AND (t.end_on IS NULL OR t.end_on >= c.care_date))))::float8"
@@ -290,7 +272,7 @@ START_TEST(simulation_matches_an_independent_computation)
 	ck_assert(fid > 0.3 && fid < 1);
 	/* the fee-for-service the team billed on those patients, on covered days */
 	{
-		const char *ffs = sqlf(COVERED_DAYS ", t AS (SELECT p.rpps, m.start_on, m.end_on FROM memberships m JOIN"
+		const char *ffs = h_sqlf(&db, COVERED_DAYS ", t AS (SELECT p.rpps, m.start_on, m.end_on FROM memberships m JOIN"
 				       " professionals p ON p.id = m.professional_id WHERE m.structure_id = %ld)"
 				       " SELECT coalesce(sum(c.base_cents), 0) FROM claims c JOIN cov ON cov.id = c.patient_id"
 				       " AND cov.d = c.care_date WHERE c.dataset = %ld AND c.act_code IN ('G','GS','VG','VGS',"
@@ -301,7 +283,7 @@ START_TEST(simulation_matches_an_independent_computation)
 				 json_integer_value(json_object_get(res(run, "ffs"), "total_cents")));
 	}
 	/* lines add up to the forfait, which adds up by quarter */
-	ck_assert_int_eq(strtoll(sqlf("SELECT sum(amount_cents) FROM peps_lines WHERE run_id = %ld", id), NULL, 10),
+	ck_assert_int_eq(strtoll(h_sqlf(&db, "SELECT sum(amount_cents) FROM peps_lines WHERE run_id = %ld", id), NULL, 10),
 			 json_integer_value(res(run, "forfait_cents")));
 	{
 		long long q = 0;
@@ -313,7 +295,7 @@ START_TEST(simulation_matches_an_independent_computation)
 	}
 	/* and each line is base x fidelisation x coefficients x days: recomputed from its own figures */
 	{
-		const char *drift = sqlf("SELECT max(abs(earned_cents - base_cents * fidelisation * 1.05 * covered_days"
+		const char *drift = h_sqlf(&db, "SELECT max(abs(earned_cents - base_cents * fidelisation * 1.05 * covered_days"
 					 " / 366.0)) FROM peps_lines WHERE run_id = %ld", id);
 		ck_assert_msg(strtod(drift, NULL) < 1.0, "a line drifts by %s cents", drift);
 	}
@@ -332,10 +314,10 @@ START_TEST(rerun_gives_the_same_bytes)
 	ck_assert_int_ne(ia, ib);
 	ck_assert_str_eq(json_string_value(json_object_get(a, "inputs_digest")),
 			 json_string_value(json_object_get(b, "inputs_digest")));
-	snprintf(la, sizeof(la), "%s", sqlf("SELECT md5(string_agg(l::text, '|' ORDER BY patient_id)) FROM (SELECT"
+	snprintf(la, sizeof(la), "%s", h_sqlf(&db, "SELECT md5(string_agg(l::text, '|' ORDER BY patient_id)) FROM (SELECT"
 					    " patient_id, base_cents, fidelisation, earned_cents, amount_cents FROM"
 					    " peps_lines WHERE run_id = %ld) l", ia));
-	snprintf(lb, sizeof(lb), "%s", sqlf("SELECT md5(string_agg(l::text, '|' ORDER BY patient_id)) FROM (SELECT"
+	snprintf(lb, sizeof(lb), "%s", h_sqlf(&db, "SELECT md5(string_agg(l::text, '|' ORDER BY patient_id)) FROM (SELECT"
 					    " patient_id, base_cents, fidelisation, earned_cents, amount_cents FROM"
 					    " peps_lines WHERE run_id = %ld) l", ib));
 	ck_assert_str_eq(la, lb);
@@ -374,7 +356,7 @@ START_TEST(phases_are_checked_and_paid)
 		ck_assert_int_eq(json_integer_value(json_object_get(item, "cents")), forfait > ffs ? forfait - ffs : 0);
 		ck_assert_int_eq(json_integer_value(json_object_get(run, "total_cents")),
 				 json_integer_value(json_object_get(item, "cents")));
-		ck_assert_int_eq(strtoll(sqlf("SELECT coalesce(sum(amount_cents), 0) FROM peps_lines WHERE run_id = %lld",
+		ck_assert_int_eq(strtoll(h_sqlf(&db, "SELECT coalesce(sum(amount_cents), 0) FROM peps_lines WHERE run_id = %lld",
 					      (long long)json_integer_value(json_object_get(run, "id"))), NULL, 10),
 				 json_integer_value(json_object_get(run, "total_cents")));
 	}
@@ -396,7 +378,7 @@ START_TEST(phases_are_checked_and_paid)
 			 "adjustment");
 	ck_assert_int_eq(sum, json_integer_value(json_object_get(run, "total_cents")));
 	ck_assert_int_eq(sum, json_integer_value(res(run, "forfait_cents")));
-	ck_assert_int_eq(strtoll(sqlf("SELECT sum(amount_cents) FROM peps_lines WHERE run_id = %lld",
+	ck_assert_int_eq(strtoll(h_sqlf(&db, "SELECT sum(amount_cents) FROM peps_lines WHERE run_id = %lld",
 				      (long long)json_integer_value(json_object_get(run, "id"))), NULL, 10), sum);
 	/* the cap of the arrêté of 2022: at most 1.2 x the year before's fee-for-service */
 	if (json_is_true(json_object_get(res(run, "cap"), "applied")))
@@ -407,10 +389,10 @@ START_TEST(phases_are_checked_and_paid)
 	run = peps_run(sid[2], nat, "{\"year\":2024,\"quarter\":2,\"phase\":\"prospective\"}");
 	ck_assert_int_eq(json_array_size(json_object_get(run, "schedule")), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(run, "schedule"), 0), "quarter")), 2);
-	ck_assert_int_eq(strtoll(sqlf("SELECT sum(amount_cents) FROM peps_lines WHERE run_id = %lld",
+	ck_assert_int_eq(strtoll(h_sqlf(&db, "SELECT sum(amount_cents) FROM peps_lines WHERE run_id = %lld",
 				      (long long)json_integer_value(json_object_get(run, "id"))), NULL, 10),
 			 json_integer_value(json_object_get(run, "total_cents")));
-	ck_assert_str_eq(sqlf("SELECT count(*) FROM peps_lines WHERE run_id = %lld AND covered_days = 0",
+	ck_assert_str_eq(h_sqlf(&db, "SELECT count(*) FROM peps_lines WHERE run_id = %lld AND covered_days = 0",
 			      (long long)json_integer_value(json_object_get(run, "id"))), "0");
 	{
 		/* the year run that follows settles what that quarter run paid, as it paid it */
@@ -451,7 +433,7 @@ START_TEST(what_ifs_stay_apart)
 	ck_assert_str_eq(json_string_value(json_object_get(run, "option")), "elderly");
 	/* the elderly are fewer than the whole patientèle */
 	ck_assert_int_lt(json_integer_value(json_object_get(run, "patients")),
-			 strtoll(sqlf("SELECT patients FROM peps_runs WHERE structure_id = %ld AND NOT what_if ORDER BY id"
+			 strtoll(h_sqlf(&db, "SELECT patients FROM peps_runs WHERE structure_id = %ld AND NOT what_if ORDER BY id"
 				      " LIMIT 1", sid[0]), NULL, 10));
 	json_decref(run);
 	/* official lists leave what-ifs out */
@@ -466,7 +448,7 @@ START_TEST(what_ifs_stay_apart)
 	json_decref(j);
 	/* a parameter set with no cap headroom: the cap binds at last year's fee-for-service */
 	pset = api("GET", nat, NULL, &st, "/v1/parameter-sets/%s",
-		   sqlf("SELECT max(id) FROM parameter_sets WHERE experiment = 'PEPS' AND year = 2024"));
+		   h_sqlf(&db, "SELECT max(id) FROM parameter_sets WHERE experiment = 'PEPS' AND year = 2024"));
 	ck_assert_int_eq(st, 200);
 	body = json_deep_copy(json_object_get(pset, "body"));
 	json_decref(pset);
@@ -500,7 +482,7 @@ END_TEST
 START_TEST(tenancy_of_runs)
 {
 	int st;
-	long id = strtol(sqlf("SELECT max(id) FROM peps_runs WHERE structure_id = %ld AND NOT what_if", sid[0]), NULL, 10);
+	long id = strtol(h_sqlf(&db, "SELECT max(id) FROM peps_runs WHERE structure_id = %ld AND NOT what_if", sid[0]), NULL, 10);
 	json_t *j;
 
 	ck_assert_int_gt(id, 0);
@@ -543,7 +525,7 @@ START_TEST(tenancy_of_runs)
 			if (line != r.body)
 				csv_sum += strtoll(strrchr(line, ';') + 1, NULL, 10);
 		h_resp_free(&r);
-		ck_assert_int_eq(csv_sum, strtoll(sqlf("SELECT sum(amount_cents) FROM peps_lines WHERE run_id = %ld", id),
+		ck_assert_int_eq(csv_sum, strtoll(h_sqlf(&db, "SELECT sum(amount_cents) FROM peps_lines WHERE run_id = %ld", id),
 						  NULL, 10));
 	}
 }
@@ -553,7 +535,7 @@ END_TEST
 START_TEST(distribution_proposals_and_split)
 {
 	int st;
-	long id = strtol(sqlf("SELECT max(id) FROM peps_runs WHERE structure_id = %ld AND NOT what_if AND quarter IS NULL"
+	long id = strtol(h_sqlf(&db, "SELECT max(id) FROM peps_runs WHERE structure_id = %ld AND NOT what_if AND quarter IS NULL"
 			      " AND phase = 'prospective'", sid[2]), NULL, 10);
 	json_t *j, *it;
 	size_t i;
@@ -593,7 +575,7 @@ START_TEST(distribution_proposals_and_split)
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "recorded"), "version")), 1);
 	json_decref(j);
 	/* a what-if has nothing to split */
-	id = strtol(sqlf("SELECT max(id) FROM peps_runs WHERE what_if AND structure_id = %ld", sid[2]), NULL, 10);
+	id = strtol(h_sqlf(&db, "SELECT max(id) FROM peps_runs WHERE what_if AND structure_id = %ld", sid[2]), NULL, 10);
 	j = api("PUT", nat, body, &st, "/v1/peps/runs/%ld/distribution", id);
 	ck_assert_int_eq(st, 422);
 	json_decref(j);
@@ -642,12 +624,12 @@ END_TEST
 
 START_TEST(runs_are_immutable)
 {
-	long id = strtol(sqlf("SELECT max(id) FROM peps_runs"), NULL, 10);
+	long id = strtol(h_sqlf(&db, "SELECT max(id) FROM peps_runs"), NULL, 10);
 
-	sqlf("UPDATE peps_runs SET total_cents = 1 WHERE id = %ld", id);
-	sqlf("DELETE FROM peps_lines WHERE run_id = %ld", id);
-	ck_assert_str_ne(sqlf("SELECT total_cents FROM peps_runs WHERE id = %ld", id), "1");
-	ck_assert_str_ne(sqlf("SELECT count(*) FROM peps_lines WHERE run_id = %ld", id), "0");
+	h_sqlf(&db, "UPDATE peps_runs SET total_cents = 1 WHERE id = %ld", id);
+	h_sqlf(&db, "DELETE FROM peps_lines WHERE run_id = %ld", id);
+	ck_assert_str_ne(h_sqlf(&db, "SELECT total_cents FROM peps_runs WHERE id = %ld", id), "1");
+	ck_assert_str_ne(h_sqlf(&db, "SELECT count(*) FROM peps_lines WHERE run_id = %ld", id), "0");
 }
 END_TEST
 
@@ -673,12 +655,5 @@ static Suite *suite(void)
 /* Without fork: the tests build on the runs the previous ones made. */
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return h_run_nofork(suite());
 }
