@@ -94,9 +94,13 @@ export async function startWorld() {
   world.log = path.join(logDir, `e2e-a51d-${process.pid}.log`);
   const out = fs.openSync(world.log, 'a');
   const srv = spawn(a51d, ['serve'], { env: { ...childEnv, A51_LISTEN: `127.0.0.1:${port}`, A51_SHUTDOWN_GRACE: '5' }, stdio: ['ignore', out, out] });
+  srv.on('exit', (code, signal) => {
+    if (!world.stopping) log(`a51d exited during the test (status ${code}, signal ${signal}); see ${world.log}`);
+  });
   // SIGTERM, then its exit status: a51d must stop cleanly (under the
   // sanitizers, a leak or an error report makes it exit non-zero).
   world.stopServer = async () => {
+    world.stopping = true;
     if (srv.exitCode === null && srv.signalCode === null) {
       srv.kill('SIGTERM');
       for (let i = 0; i < 300 && srv.exitCode === null && srv.signalCode === null; i++) await sleep(50);
