@@ -42,6 +42,9 @@ function indicatorsSection(ctx, d) {
   const csv = h('button', { type: 'button', class: 'secondary', id: 'export-indicators', text: 'Exporter les indicateurs (CSV)' });
   csv.addEventListener('click', () => busy(csv, () => download(`/v1/structures/${d.structure.id}/dashboard?year=${d.year}&format=csv`, `indicateurs-${d.structure.id}-${d.year}.csv`), 'Export'));
   if (!items.length) return section('Indicateurs de qualité', h('p', { class: 'notice', text: `Aucun indicateur calculé pour ${d.year}.` }));
+  if (items.every((it) => typeof it.value !== 'number')) {
+    return section('Indicateurs de qualité', h('p', { class: 'notice', text: `Aucun indicateur n’a pu être mesuré pour cette structure en ${d.year} (pas de patientèle de médecin traitant suivie).` }));
+  }
   return section('Indicateurs de qualité',
     h('p', null, `Calculés le ${fmt.date(ind.computed_at)}. La barre est la valeur de la structure, la bande grise les déciles des territoires, le trait rouge la cible. `, csv),
     indicatorChart(items, `Indicateurs de qualité ${d.year} : valeur, déciles et cible de chaque indicateur (détail dans le tableau qui suit)`),
