@@ -36,8 +36,7 @@ static int check_inputs(struct db_conn *c, int year, int64_t pset_id, const char
 	else if ((rc = params_read_eds(json_object_get(pset, "body"), &p, err)) == 0 && option) {
 		const char *name = strcmp(option, "PTH") == 0 ? p.model_pth : strcmp(option, "PTG") == 0 ? p.model_ptg
 													   : p.model_colectomy;
-		if ((rc = store_rm_latest(c, name, &model, err)) == A51_EINVAL)
-			snprintf(err->field, sizeof(err->field), "option");
+		rc = store_rm_latest(c, "option", name, &model, err); /* the request's field that chose the model */
 	}
 	json_decref(pset);
 	return rc;

@@ -189,14 +189,14 @@ static const struct db_stmt Q_MODEL = {
 	"SELECT id FROM risk_models WHERE name = $1 AND region IS NULL ORDER BY version DESC LIMIT 1", 1
 };
 
-int store_rm_latest(struct db_conn *c, const char *name, int64_t *id, struct a51_error *err)
+int store_rm_latest(struct db_conn *c, const char *key, const char *name, int64_t *id, struct a51_error *err)
 {
 	const char *p[1] = { name };
 	json_t *row;
 	int rc = store_one(c, &Q_MODEL, p, &row, err);
 
 	if (rc == A51_ENOTFOUND)
-		return a51_error_set(err, A51_EINVAL, "forfait.risk_model",
+		return a51_error_set(err, A51_EINVAL, key,
 				     "no national risk model named %s: fit one (POST /v1/risk-models) first", name);
 	if (rc < 0)
 		return rc;
