@@ -91,6 +91,10 @@ void api_metrics(struct http_request *r);
 void api_openapi(struct http_request *r);
 void api_problem_type(struct http_request *r);
 
+/* web.c: the web front end's static files (public: they hold no data) */
+void api_web_index(struct http_request *r);
+void api_web_file(struct http_request *r);
+
 /* regions.c */
 void api_regions_list(struct http_request *r);
 void api_region_get(struct http_request *r);
