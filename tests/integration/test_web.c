@@ -190,6 +190,7 @@ START_TEST(only_embedded_files)
 		"/ui/../meson.build",
 		"/ui/..%2fmeson.build",
 		"/ui/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+		"/ui/app.js%00.css",   /* a decoded NUL must not end the name early */
 		"/ui/..%2f..%2f..%2f..%2fetc%2fpasswd",
 		"/ui/%2e%2e/meson.build",
 		"/ui/.%2fapp.js",
