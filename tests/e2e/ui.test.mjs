@@ -238,6 +238,8 @@ step('a dropped CSV with one bad line shows that line\'s error; the fixed file p
   const last = (await call(w.base, w.structureToken, 'GET', `/v1/structures/${w.structure.id}/uploads?limit=1`)).items[0];
   assert.equal(last.status, 'rejected');
   assert.equal(last.errors_count, 1);
+  // the list is refreshed after the answer: wait for the new upload to head it
+  await page.locator('#uploads tbody tr').first().locator(':scope > *', { hasText: new RegExp(`^${last.id}$`) }).first().waitFor();
   const listed = await rows(page, '#uploads');
   assert.deepEqual([listed[0][0], listed[0][3], listed[0][8]], [String(last.id), 'refusé', '1']);
   await accessible(page, 'the uploads page');
