@@ -246,10 +246,13 @@ struct upload_new {
 	const char *idempotency_key;
 	const char *request_id;
 };
-/* Records the upload as receiving, committed at once so that a retry sees it.
- * When the caller's scope already used the key: A51_ECONFLICT and *existing is
- * the earlier upload (with its response when it finished) — unless that one was
- * aborted or failed, in which case the key passes to the new upload. */
+/* Records the upload as receiving, committed at once so that a retry sees it,
+ * and holds its lock on the connection (released by store_upload_finish, or
+ * by PostgreSQL when the connection goes) so that other a51d can tell it is
+ * alive. When the caller's scope already used the key: A51_ECONFLICT and
+ * *existing is the earlier upload (with its response when it finished) —
+ * unless that one was aborted or failed, in which case the key passes to the
+ * new upload. Uploads whose receiver is gone are swept first. */
 int store_upload_begin(struct db_conn *c, const struct actor *a, const struct upload_new *u, int64_t *id,
 		       json_t **existing, struct a51_error *err);
 
@@ -291,7 +294,14 @@ struct upload_result {
 	int parse_ms, merge_ms;
 	const json_t *response;
 };
+/* Records how the upload ended and releases its lock. A51_EUNAVAIL when it is
+ * no longer receiving (swept as gone meanwhile): in the data transaction, the
+ * caller must then roll back. */
 int store_upload_finish(struct db_conn *c, int64_t id, const struct upload_result *res, struct a51_error *err);
+/* Records as failed every upload still receiving whose receiver is gone (an
+ * a51d killed, a connection the database lost): they stored nothing. *swept
+ * gets how many. Outside a transaction, on a connection receiving nothing. */
+int store_uploads_sweep(struct db_conn *c, int64_t *swept, struct a51_error *err);
 /* Appends the error rows (COPY text: seq, line, col, value, reason) read from f. */
 int store_upload_errors_load(struct db_conn *c, int64_t id, FILE *f, struct a51_error *err);
 
