@@ -209,10 +209,12 @@ static int cmd_serve(const struct a51_config *cfg)
 		goto out;
 	sweep_uploads(app.upload_pool);
 	{
-		/* jobs run without statement_timeout: they have their own checkpoints */
+		/* a job's statements may run long (a national population), but not for ever:
+		 * one blocked on a lock or running away fails the job with that reason */
 		struct jobs_config jc = { .workers = cfg->workers, .lease_s = cfg->job_lease_s,
 					  .database_url = cfg->database_url, .connect_timeout_s = cfg->db_connect_timeout_s,
-					  .statement_timeout_ms = 0, .checkpoint_delay_ms = cfg->job_checkpoint_delay_ms,
+					  .statement_timeout_ms = cfg->job_statement_timeout_ms,
+					  .checkpoint_delay_ms = cfg->job_checkpoint_delay_ms,
 					  .app = &app };
 		if (!(app.jobs = jobs_start(&jc, a51_job_kinds, a51_job_kinds_count, &err)))
 			goto out;

@@ -587,7 +587,14 @@ int store_job_claim(struct db_conn *c, const char *worker, int lease_s, json_t *
  * which were cancelled (a JSON array of ids). */
 int store_job_heartbeat(struct db_conn *c, const char *worker, int lease_s, const json_t *progress,
 			json_t **cancelled, struct a51_error *err);
+/* Hands a running job back to the queue (a stopping a51d), its attempt not spent. */
 int store_job_release(struct db_conn *c, int64_t id, const char *worker, struct a51_error *err);
+/* Queues again a job whose database connection was lost during attempt, that
+ * attempt spent: failed once it has none left, cancelled if that was asked.
+ * status gets what it became, "" when the job had moved on (its lease expired
+ * and another attempt runs it). */
+int store_job_requeue(struct db_conn *c, int64_t id, const char *worker, int attempt, char status[16],
+		      struct a51_error *err);
 int store_job_finish(struct db_conn *c, int64_t id, const char *worker, const char *status, const char *message,
 		     const char *result_type, int64_t result_id, struct a51_error *err);
 

@@ -240,13 +240,51 @@ int store_job_heartbeat(struct db_conn *c, const char *worker, int lease_s, cons
 	return 0;
 }
 
-/* A stopping a51d hands its unfinished job back at once (no attempt spent). */
+/* A stopping a51d hands its unfinished job back at once (no attempt spent).
+ * One cancelled meanwhile ends cancelled: queued with cancel_requested, it
+ * would never be claimed. */
 static const struct db_stmt Q_RELEASE = {
 	"job_release",
-	"UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, attempts = greatest(attempts - 1, 0), progress = 0,"
-	" message = 'handed back by a stopping a51d: it will restart' WHERE id = $1 AND worker = $2 AND status = 'running'",
+	"UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END, worker = NULL,"
+	" lease_until = NULL, attempts = greatest(attempts - 1, 0), progress = 0,"
+	" finished_at = CASE WHEN cancel_requested THEN now() END,"
+	" message = CASE WHEN cancel_requested THEN 'cancelled (its a51d was stopping)'"
+	" ELSE 'handed back by a stopping a51d: it will restart' END"
+	" WHERE id = $1 AND worker = $2 AND status = 'running'",
 	2
 };
+/* A job that lost its database connection runs again; the attempt counts,
+ * so that one that keeps losing it ends failed. */
+static const struct db_stmt Q_REQUEUE = {
+	"job_requeue",
+	"UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled'"
+	" WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,"
+	" worker = NULL, lease_until = NULL, progress = 0,"
+	" finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END,"
+	" message = CASE WHEN cancel_requested THEN 'cancelled (its database connection was lost)'"
+	" WHEN attempts >= max_attempts THEN 'failed: the database connection was lost in each of its ' || attempts || ' attempts'"
+	" ELSE 'the database connection was lost: queued again' END"
+	/* the attempt too: its lease may have expired meanwhile, and another thread of
+	 * the same a51d (the same worker name) be running the next one */
+	" WHERE id = $1 AND worker = $2 AND status = 'running' AND attempts = $3::int RETURNING status",
+	3
+};
+
+int store_job_requeue(struct db_conn *c, int64_t id, const char *worker, int attempt, char status[16],
+		      struct a51_error *err)
+{
+	char sid[24], att[16];
+	const char *p[3] = { sid, worker, att };
+	PGresult *res;
+
+	snprintf(sid, sizeof(sid), "%lld", (long long)id);
+	snprintf(att, sizeof(att), "%d", attempt);
+	if (!(res = db_exec(c, &Q_REQUEUE, p, err)))
+		return err->code;
+	snprintf(status, 16, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	return 0;
+}
 
 int store_job_release(struct db_conn *c, int64_t id, const char *worker, struct a51_error *err)
 {
