@@ -565,8 +565,10 @@ struct job_new {
 	const json_t *params;
 	const char *region;       /* for ARS visibility; NULL: national */
 	int64_t structure_id;     /* for the structure's visibility; 0: none */
+	int max_queued;           /* jobs waiting beyond which none is queued; 0: no bound */
 };
-/* Queues a job (and wakes the workers of every a51d); *out is the job as JSON. */
+/* Queues a job (and wakes the workers of every a51d); *out is the job as JSON.
+ * A51_EUNAVAIL with field "jobs" when max_queued jobs are already waiting. */
 int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_new *j, json_t **out,
 		     struct a51_error *err);
 int store_job_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err);

@@ -16,27 +16,6 @@
 static const char *const phases[] = { "simulation", "retrospective", "prospective", NULL };
 static const char *const options[] = { "diabetic", "elderly", "whole", NULL };
 
-/* Submits a job and answers 202 with its URL. */
-static void submit(struct http_request *r, struct db_conn *c, const struct job_new *jn)
-{
-	struct a51_error err = { 0 };
-	struct actor a = api_actor(r);
-	json_t *job = NULL;
-	char loc[64];
-
-	if (store_job_submit(c, &a, jn, &job, &err) < 0) {
-		api_fail(r, c, &err);
-		return;
-	}
-	if (api_tx_commit(r, c) < 0) {
-		json_decref(job);
-		return;
-	}
-	snprintf(loc, sizeof(loc), "/v1/jobs/%lld", (long long)json_integer_value(json_object_get(job, "id")));
-	http_set_header(r, "Location", loc);
-	http_respond_json(r, 202, api_job_view(job));
-}
-
 /* What both kinds of run check before a job is queued: the parameter set of
  * the year (or the one named) reads, and its risk model exists. */
 static int check_inputs(struct db_conn *c, int year, int64_t pset_id, struct a51_error *err)
@@ -142,7 +121,7 @@ void api_peps_run_create(struct http_request *r)
 	jn.params = params;
 	jn.region = region;
 	jn.structure_id = sid;
-	submit(r, c, &jn);
+	api_job_submit(r, c, &jn);
 	json_decref(params);
 }
 
@@ -200,7 +179,7 @@ void api_peps_batch_create(struct http_request *r)
 	}
 	jn.params = params;
 	jn.region = json_string_value(json_object_get(params, "region"));
-	submit(r, c, &jn);
+	api_job_submit(r, c, &jn);
 	json_decref(params);
 }
 

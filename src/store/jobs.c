@@ -17,12 +17,17 @@
 #define JOB_SCOPE                                                                                        \
 	"($1 = 'national' OR ($1 = 'ars' AND j.region = $2) OR ($1 = 'structure' AND j.structure_id = $3::bigint))"
 
+/* Nothing is queued past max_queued jobs waiting (all a51d together): the
+ * submitter is told to come back rather than the queue growing without bound.
+ * Two submissions at once may both take the last place: the bound is soft by
+ * that much. */
 static const struct db_stmt Q_SUBMIT = {
 	"job_submit",
 	"WITH j AS (INSERT INTO jobs (kind, params, status, token_id, scope, region, structure_id, request_id)"
-	" VALUES ($1, $2::jsonb, 'queued', $3, $4, $5, $6, $7) RETURNING *)"
+	" SELECT $1::text, $2::jsonb, 'queued', $3::bigint, $4::text, $5::text, $6::bigint, $7::text"
+	" WHERE $8::int = 0 OR (SELECT count(*) FROM jobs WHERE status = 'queued') < $8::int RETURNING *)"
 	" SELECT " JOB_COLUMNS ", pg_notify('a51_jobs', j.id::text) IS NULL AS notified FROM j",
-	7
+	8
 };
 
 int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_new *jn, json_t **out,
@@ -30,12 +35,13 @@ int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_
 {
 	/* 15 digits: a definition's 0.99 reads back as 0.99, not 0.98999999999999999 */
 	char *params = json_dumps(jn->params, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
-	char token[24], sid[24];
-	const char *p[7];
+	char token[24], sid[24], maxq[16];
+	const char *p[8];
 	int rc;
 
 	if (!params)
 		return a51_error_set(err, A51_ENOMEM, NULL, "out of memory");
+	snprintf(maxq, sizeof(maxq), "%d", jn->max_queued > 0 ? jn->max_queued : 0);
 	snprintf(token, sizeof(token), "%lld", (long long)a->caller->token_id);
 	snprintf(sid, sizeof(sid), "%lld", (long long)jn->structure_id);
 	p[0] = jn->kind;
@@ -45,8 +51,13 @@ int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_
 	p[4] = jn->region;
 	p[5] = jn->structure_id ? sid : NULL;
 	p[6] = a->request_id;
+	p[7] = maxq;
 	rc = store_one(c, &Q_SUBMIT, p, out, err);
 	free(params);
+	if (rc == A51_ENOTFOUND)
+		return a51_error_set(err, A51_EUNAVAIL, "jobs",
+				     "the job queue is full: %d jobs are waiting (A51_MAX_QUEUED_JOBS); retry later",
+				     jn->max_queued);
 	if (rc < 0)
 		return rc;
 	json_object_del(*out, "notified");
