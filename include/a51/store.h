@@ -280,6 +280,15 @@ int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *
 int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upload_id, int64_t *inserted,
 		       int64_t *updated, struct a51_error *err);
 
+/* Widens the dataset's claim span (claim_spans) to [first, last] (YYYY-MM-DD),
+ * in the upload's transaction: called with the earliest and latest care date
+ * of the claims an upload stored. */
+int store_claim_span_extend(struct db_conn *c, int64_t dataset, const char *first, const char *last,
+			    struct a51_error *err);
+/* The first and last care dates of the dataset's claims (YYYY-MM-DD), or
+ * empty strings when it has none. */
+int store_claim_span(struct db_conn *c, int64_t dataset, char first[11], char last[11], struct a51_error *err);
+
 /* The faults found by store_upload_merge, oldest first, at most max a call
  * (appended to errors), each taken off the list: call until none comes.
  * *count gets how many were waiting. */
@@ -376,8 +385,10 @@ int store_peps_inputs(struct db_conn *c, int64_t structure_id, int year, const c
 /* The COPY statement of the inputs (for EXPLAIN and the benchmarks). */
 const char *store_peps_inputs_sql(void);
 
-/* The latest national version of the risk model named name. */
-int store_rm_latest(struct db_conn *c, const char *name, int64_t *id, struct a51_error *err);
+/* The latest national version of the risk model named name; none is
+ * A51_EINVAL on field key (the parameter that holds the name, e.g.
+ * "gains.risk_model", or the request field that chose it). */
+int store_rm_latest(struct db_conn *c, const char *key, const char *name, int64_t *id, struct a51_error *err);
 
 struct peps_run_record {
 	int64_t structure_id, enrolment_id, parameter_set_id, model_id, batch_id, job_id;
@@ -431,10 +442,11 @@ int store_peps_paid(struct db_conn *c, int64_t structure_id, int year, json_t **
  * that day, ordered (*ids is malloc'ed). */
 int store_ipep_patientele(struct db_conn *c, int64_t structure_id, const char *day, int64_t **ids, size_t *n,
 			  struct a51_error *err);
-/* A new version of a groupement's quality inputs for a year. experience and
+/* A new version of a groupement's quality inputs for a year, audited under
+ * the structure's region (so that its ARS sees the row). experience and
  * respondents are text (NULL: missing). */
-int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, int year,
-			   const json_t *indicators, const char *experience, const char *respondents, json_t **out,
+int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, const char *region,
+			   int year, const json_t *indicators, const char *experience, const char *respondents, json_t **out,
 			   struct a51_error *err);
 /* The latest version, or A51_ENOTFOUND. */
 int store_ipep_quality_get(struct db_conn *c, int64_t structure_id, int year, json_t **out, struct a51_error *err);
@@ -455,8 +467,8 @@ int store_ipep_run_get(struct db_conn *c, const struct caller *caller, int64_t i
 struct ipep_run_filter {
 	int64_t structure_id, batch_id, before_id;
 	int year, limit;
-	bool current_only;
-	const char *what_if;
+	bool current_only;           /* the runs that count: latest official of their structure and year */
+	const char *phase, *what_if; /* what_if: "true", "false" or NULL */
 };
 int store_ipep_runs_list(struct db_conn *c, const struct caller *caller, const struct ipep_run_filter *f,
 			 json_t **items, struct a51_error *err);
@@ -537,7 +549,7 @@ struct eds_run_filter {
 	int64_t structure_id, batch_id, before_id;
 	int year, limit;
 	bool current_only;
-	const char *what_if, *option;
+	const char *what_if, *option, *phase;
 };
 int store_eds_runs_list(struct db_conn *c, const struct caller *caller, const struct eds_run_filter *f, json_t **items,
 			struct a51_error *err);

@@ -589,6 +589,43 @@ int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upl
 	return run_counts(c, merge_sql[kind], 2, params, inserted, updated, err);
 }
 
+int store_claim_span_extend(struct db_conn *c, int64_t dataset, const char *first, const char *last,
+			    struct a51_error *err)
+{
+	char ds[24];
+	const char *p[3] = { ds, first, last };
+
+	snprintf(ds, sizeof(ds), "%lld", (long long)dataset);
+	return db_run_params(c,
+			     "INSERT INTO claim_spans (dataset, first_on, last_on) VALUES ($1, $2, $3)"
+			     " ON CONFLICT (dataset) DO UPDATE SET first_on = least(claim_spans.first_on, EXCLUDED.first_on),"
+			     " last_on = greatest(claim_spans.last_on, EXCLUDED.last_on)",
+			     3, p, false, err);
+}
+
+static const struct db_stmt Q_SPAN = {
+	"claim_span",
+	"SELECT to_char(first_on, 'YYYY-MM-DD'), to_char(last_on, 'YYYY-MM-DD') FROM claim_spans WHERE dataset = $1", 1
+};
+
+int store_claim_span(struct db_conn *c, int64_t dataset, char first[11], char last[11], struct a51_error *err)
+{
+	char ds[24];
+	const char *p[1] = { ds };
+	PGresult *res;
+
+	snprintf(ds, sizeof(ds), "%lld", (long long)dataset);
+	first[0] = last[0] = '\0';
+	if (!(res = db_exec(c, &Q_SPAN, p, err)))
+		return err->code;
+	if (PQntuples(res) == 1) {
+		snprintf(first, 11, "%s", PQgetvalue(res, 0, 0));
+		snprintf(last, 11, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return 0;
+}
+
 /* Hands over the faults found by store_upload_merge, oldest first, at most max
  * a call, each taken off the list: call until none comes. *count gets how many
  * were waiting. kind is not needed: the faults say their column. */
