@@ -154,7 +154,7 @@ void api_jobs_cancel(struct http_request *r);
 /* A job row as users read it: url, eta_s, result {type, id, url}. Returns job. */
 json_t *api_job_view(json_t *job);
 /* Queues the job in c's transaction, commits, answers 202 with the job and
- * its Location (or the problem). */
+ * its Location (or the problem: 503 queue-full past A51_MAX_QUEUED_JOBS). */
 void api_job_submit(struct http_request *r, struct db_conn *c, const struct job_new *jn);
 
 /* dashboards.c: who am I, quality indicators, dashboards, care gaps */

@@ -246,10 +246,13 @@ struct upload_new {
 	const char *idempotency_key;
 	const char *request_id;
 };
-/* Records the upload as receiving, committed at once so that a retry sees it.
- * When the caller's scope already used the key: A51_ECONFLICT and *existing is
- * the earlier upload (with its response when it finished) — unless that one was
- * aborted or failed, in which case the key passes to the new upload. */
+/* Records the upload as receiving, committed at once so that a retry sees it,
+ * and holds its lock on the connection (released by store_upload_finish, or
+ * by PostgreSQL when the connection goes) so that other a51d can tell it is
+ * alive. When the caller's scope already used the key: A51_ECONFLICT and
+ * *existing is the earlier upload (with its response when it finished) —
+ * unless that one was aborted or failed, in which case the key passes to the
+ * new upload. Uploads whose receiver is gone are swept first. */
 int store_upload_begin(struct db_conn *c, const struct actor *a, const struct upload_new *u, int64_t *id,
 		       json_t **existing, struct a51_error *err);
 
@@ -300,7 +303,14 @@ struct upload_result {
 	int parse_ms, merge_ms;
 	const json_t *response;
 };
+/* Records how the upload ended and releases its lock. A51_EUNAVAIL when it is
+ * no longer receiving (swept as gone meanwhile): in the data transaction, the
+ * caller must then roll back. */
 int store_upload_finish(struct db_conn *c, int64_t id, const struct upload_result *res, struct a51_error *err);
+/* Records as failed every upload still receiving whose receiver is gone (an
+ * a51d killed, a connection the database lost): they stored nothing. *swept
+ * gets how many. Outside a transaction, on a connection receiving nothing. */
+int store_uploads_sweep(struct db_conn *c, int64_t *swept, struct a51_error *err);
 /* Appends the error rows (COPY text: seq, line, col, value, reason) read from f. */
 int store_upload_errors_load(struct db_conn *c, int64_t id, FILE *f, struct a51_error *err);
 
@@ -567,8 +577,10 @@ struct job_new {
 	const json_t *params;
 	const char *region;       /* for ARS visibility; NULL: national */
 	int64_t structure_id;     /* for the structure's visibility; 0: none */
+	int max_queued;           /* jobs waiting beyond which none is queued; 0: no bound */
 };
-/* Queues a job (and wakes the workers of every a51d); *out is the job as JSON. */
+/* Queues a job (and wakes the workers of every a51d); *out is the job as JSON.
+ * A51_EUNAVAIL with field "jobs" when max_queued jobs are already waiting. */
 int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_new *j, json_t **out,
 		     struct a51_error *err);
 int store_job_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err);
@@ -589,7 +601,14 @@ int store_job_claim(struct db_conn *c, const char *worker, int lease_s, json_t *
  * which were cancelled (a JSON array of ids). */
 int store_job_heartbeat(struct db_conn *c, const char *worker, int lease_s, const json_t *progress,
 			json_t **cancelled, struct a51_error *err);
+/* Hands a running job back to the queue (a stopping a51d), its attempt not spent. */
 int store_job_release(struct db_conn *c, int64_t id, const char *worker, struct a51_error *err);
+/* Queues again a job whose database connection was lost during attempt, that
+ * attempt spent: failed once it has none left, cancelled if that was asked.
+ * status gets what it became, "" when the job had moved on (its lease expired
+ * and another attempt runs it). */
+int store_job_requeue(struct db_conn *c, int64_t id, const char *worker, int attempt, char status[16],
+		      struct a51_error *err);
 int store_job_finish(struct db_conn *c, int64_t id, const char *worker, const char *status, const char *message,
 		     const char *result_type, int64_t result_id, struct a51_error *err);
 

@@ -582,9 +582,13 @@ static int upload_begin(struct http_request *r)
 	if (!reference && !api_path_id(r, "id", &s->dataset))
 		goto fail;
 	if (!(s->data = db_acquire(r->app->upload_pool, &err))) {
-		http_set_header(r, "Retry-After", "5");
-		http_problem(r, 503, "database-unavailable", "all %d upload slots are busy; retry later",
-			     r->app->cfg->max_uploads);
+		/* every slot busy, or PostgreSQL unreachable: say which */
+		http_set_header(r, "Retry-After", strcmp(err.field, "pool") == 0 ? "5" : "1");
+		if (strcmp(err.field, "pool") == 0)
+			http_problem(r, 503, "database-unavailable", "all %d upload slots are busy; retry later",
+				     r->app->cfg->max_uploads);
+		else
+			http_problem(r, 503, "database-unavailable", "the database is unreachable; retry later");
 		goto fail;
 	}
 	if (s->dataset && store_reach_structure(s->data, &r->caller, s->dataset, s->region, &err) < 0) {
@@ -814,7 +818,12 @@ static void answer_failed(struct http_request *r, struct upload_state *s, struct
 	store_upload_finish(s->data, s->id, res, &err);
 	db_release(r->app->upload_pool, s->data);
 	log_error("upload.failed", "upload %lld: %s", (long long)s->id, s->dberr.message);
-	if (unavailable)
+	if (s->dberr.code == A51_EUNAVAIL)
+		/* PostgreSQL's own words stay in the log: the client needs what to do */
+		http_problem(r, 503, "database-unavailable",
+			     "the database became unavailable during upload %lld, which stored nothing; send it again "
+			     "(with the same Idempotency-Key, if any)", (long long)s->id);
+	else if (unavailable)
 		http_problem_from_error(r, &s->dberr);
 	else
 		http_problem(r, 500, "internal", "the upload failed; quote request id %s", r->request_id);
