@@ -17,3 +17,10 @@ export const ALD_GROUPS = {
   ald_neuro: 'neurologie', ald_resp: 'respiratoire', ald_other: 'autre ALD',
 };
 export const aldGroups = (list) => (list && list.length ? list.map((g) => ALD_GROUPS[g] || g).join(', ') : 'aucune');
+// Eligibility criteria by code; the API's own label for any other.
+export const CRITERIA = {
+  'ipep.gp_present': 'médecins généralistes membres déclarés médecin traitant par au moins un patient',
+  'ipep.min_patients': 'patients dont le médecin traitant est un généraliste membre',
+  'eds.kind': 'type de structure',
+  'eds.finess': 'numéro FINESS',
+};
