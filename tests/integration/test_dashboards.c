@@ -398,6 +398,9 @@ START_TEST(tenancy_and_validation)
 	j = h_api_json(srv.port, "POST", "/v1/regions/84/indicators/runs", s1tok, "{\"year\":2024}", &st);
 	ck_assert_int_eq(st, 403);
 	json_decref(j);
+	j = h_api_json(srv.port, "POST", "/v1/regions/99/indicators/runs", nat, "{\"year\":2024}", &st);
+	ck_assert_int_eq(st, 404);
+	json_decref(j);
 	j = h_api_json(srv.port, "POST", "/v1/regions/84/indicators/runs", ars, "{\"year\":2019}", &st);
 	ck_assert_int_eq(st, 422);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "errors"), 0), "field")),
