@@ -16,6 +16,7 @@ const ROUTES = [
   ['/structures/:id/calculs/peps/:run/patients/:patient', 'peps', 'renderLine'],
   ['/structures/:id/calculs/ipep/:run', 'ipep', 'render'],
   ['/structures/:id/calculs/eds/:run', 'eds', 'render'],
+  ['/structures/:id/calculs/eds/:run/episodes/:no', 'eds', 'renderEpisode'],
   ['/structures/:id/patients-a-revoir', 'caregaps', 'render'],
   ['/regions/:code', 'region', 'render'],
 ].map(([pattern, module, fn]) => {

@@ -17,3 +17,22 @@ export const ALD_GROUPS = {
   ald_neuro: 'neurologie', ald_resp: 'respiratoire', ald_other: 'autre ALD',
 };
 export const aldGroups = (list) => (list && list.length ? list.map((g) => ALD_GROUPS[g] || g).join(', ') : 'aucune');
+export const EDS_SEGMENTS = {
+  pre: 'Avant l’admission', index: 'Séjour index', post: 'Après la sortie', complication: 'Complications (réhospitalisations)',
+};
+// Why an episode is left out (include/a51/eds.h), said to whoever reads it.
+export const EDS_EXCLUSION_WHY = {
+  not_from_home: 'le patient n’est pas venu de son domicile',
+  emergency: 'le patient est entré par les urgences',
+  death: 'le patient est décédé pendant le séjour index',
+  palliative: 'le patient est sorti vers des soins palliatifs',
+  prior_intervention: 'le patient avait eu une intervention semblable peu avant',
+  total_colectomy: 'l’intervention est une colectomie totale',
+};
+// Eligibility criteria by code; the API's own label for any other.
+export const CRITERIA = {
+  'ipep.gp_present': 'médecins généralistes membres déclarés médecin traitant par au moins un patient',
+  'ipep.min_patients': 'patients dont le médecin traitant est un généraliste membre',
+  'eds.kind': 'type de structure',
+  'eds.finess': 'numéro FINESS',
+};

@@ -2,7 +2,7 @@
 // quarter, the schedule, the split among the team, its lines patient by
 // patient; and one line explained step by step.
 import { api, download } from './api.js';
-import { h, table, fmt, figures, section, clear, pager, select, field, busy } from './ui.js';
+import { h, table, fmt, figures, section, clear, pager, select, field, busy, announce, showError, placeFaults, clearFaults } from './ui.js';
 import { barChart } from './charts.js';
 import { PEPS_PHASES, PEPS_OPTIONS, label, quarters, daysInYear, aldGroups } from './labels.js';
 
@@ -27,38 +27,176 @@ function criteriaTable(elig) {
   });
 }
 
+const KEYS = { equal: 'parts égales', fte: 'équivalents temps plein', patients: 'patients médecin traitant', prior_ffs: 'paiement à l’acte de l’année précédente' };
+
+// Euros as typed in France ("1 234,56", "1234.5") to cents; null when it is not an amount.
+function centsOf(text) {
+  const t = String(text).replace(/[\s\u00a0\u202f]/g, '').replace(',', '.');
+  if (!/^\d{1,11}(\.\d{0,2})?$/.test(t)) return null;
+  const [units, dec = ''] = t.split('.');
+  return Number(units) * 100 + Number(dec.padEnd(2, '0'));
+}
+const typed = (cents) => (cents / 100).toFixed(2).replace('.', ',');
+
+// A proposal has each member's weight under its key; a recorded split has none.
+const weighted = (shares) => shares.length > 0 && shares[0].weight !== undefined;
+
+function sharesTable(caption, shares, id) {
+  return table({
+    caption,
+    id,
+    columns: [
+      { label: 'RPPS', header: true, value: (m) => h('span', { class: 'mono', text: m.rpps }) },
+      { label: 'Profession', value: (m) => m.profession },
+      weighted(shares) ? { label: 'Poids', num: true, value: (m) => fmt.num(m.weight, 3) } : null,
+      { label: 'Montant', num: true, value: (m) => fmt.euros(m.cents) },
+    ].filter(Boolean),
+    rows: shares,
+  });
+}
+
+// The team's own split: one amount per member, their sum against the run's
+// total said as it is typed; the API checks it again (422 naming the field).
+// The amounts start from the recorded version, else the proposal; kept: what
+// was typed before the form was built again (rpps -> text).
+function splitForm(ctx, run, d, onRecorded, kept = new Map()) {
+  const total = d.total_cents;
+  const members = d.proposal;
+  const recorded = new Map((d.recorded?.shares || []).map((x) => [x.rpps, x.cents]));
+  const inputs = members.map((m) => h('input', {
+    type: 'text', inputmode: 'decimal', autocomplete: 'off', id: 'share-' + m.rpps, class: 'amount', dataset: { rpps: m.rpps },
+    value: kept.get(m.rpps) ?? typed(d.recorded ? recorded.get(m.rpps) ?? 0 : m.cents),
+  }));
+  const remaining = h('p', { id: 'split-remaining', class: 'remaining', 'aria-live': 'polite', 'aria-atomic': 'true' });
+  const fromProposal = h('button', { type: 'button', class: 'secondary', id: 'split-from-proposal', text: `Repartir de la proposition (${KEYS[d.key] || d.key})` });
+  const save = h('button', { type: 'submit', id: 'split-save', text: 'Enregistrer la répartition' });
+  const amounts = () => inputs.map((i) => centsOf(i.value));
+  const sameAsProposal = () => amounts().every((c, k) => c === members[k].cents);
+
+  function update() {
+    const cents = amounts();
+    if (cents.some((c) => c === null)) {
+      remaining.textContent = 'Un montant n’est pas lisible : saisissez des euros, par exemple 1 234,56.';
+      remaining.className = 'remaining cell-bad';
+      return;
+    }
+    const diff = total - cents.reduce((a, b) => a + b, 0);
+    remaining.textContent = diff === 0 ? `Le compte est juste : ${fmt.euros(total)} répartis.`
+      : diff > 0 ? `Reste à répartir : ${fmt.euros(diff)} (sur ${fmt.euros(total)}).`
+        : `Dépassement : ${fmt.euros(-diff)} de trop (le total est ${fmt.euros(total)}).`;
+    remaining.className = diff === 0 ? 'remaining cell-good' : 'remaining cell-bad';
+  }
+  // a refusal said at the fields no longer holds once they change
+  for (const i of inputs) i.addEventListener('input', () => { clearFaults(form); update(); });
+  fromProposal.addEventListener('click', () => {
+    inputs.forEach((i, k) => { i.value = typed(members[k].cents); });
+    clearFaults(form);
+    update();
+    inputs[0]?.focus();
+  });
+
+  const rows = members.map((m, k) => h('tr', null,
+    h('th', { scope: 'row' }, h('span', { class: 'mono', text: m.rpps })),
+    h('td', { text: m.profession }),
+    h('td', { class: 'num' }, h('div', { class: 'field' },
+      h('label', { for: inputs[k].id, class: 'visually-hidden', text: `Part de ${m.rpps} (${m.profession}), en euros` }), inputs[k]))));
+  const grid = h('table', { id: 'split-shares', class: 'form-grid' },
+    h('caption', null, `Parts des ${members.length} membres de l’équipe, en euros : leur somme doit faire ${fmt.euros(total)}`),
+    h('thead', null, h('tr', null, ['RPPS', 'Profession', 'Montant (€)'].map((t, i) => h('th', { scope: 'col', class: i === 2 ? 'num' : null, text: t })))),
+    h('tbody', null, rows));
+  const form = h('form', { id: 'split-form', novalidate: true },
+    h('fieldset', null, h('legend', { text: 'Enregistrer la répartition de l’équipe' }),
+      h('p', { class: 'hint', text: d.recorded
+        ? `Les montants sont ceux de la version ${d.recorded.version} enregistrée ; chaque enregistrement en fait une nouvelle version.`
+        : 'Les montants sont ceux de la proposition : modifiez-les au centime près, puis enregistrez.' }),
+      h('div', { class: 'table-wrap' }, grid),
+      h('div', { class: 'field' }, remaining),
+      h('p', { class: 'toolbar' }, save, fromProposal)));
+  update();
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clear(document.getElementById('alert'));
+    clearFaults(form);
+    const cents = amounts();
+    const unreadable = cents.map((c, k) => (c === null ? k : -1)).filter((k) => k >= 0);
+    if (unreadable.length) {
+      placeFaults(Object.fromEntries(unreadable.map((k) => ['x' + k, inputs[k]])),
+        { problem: { errors: unreadable.map((k) => ({ field: 'x' + k, reason: 'un montant en euros, par exemple 1 234,56' })) } });
+      inputs[unreadable[0]].focus();
+      return;
+    }
+    const body = { shares: members.map((m, k) => ({ rpps: m.rpps, cents: cents[k] })) };
+    if (sameAsProposal()) body.key = d.key; // the split follows that key
+    save.disabled = true;
+    try {
+      const saved = await api(`/v1/peps/runs/${run.id}/distribution`, { method: 'PUT', body, signal: ctx.signal });
+      announce(`Répartition enregistrée : version ${saved.version}.`);
+      onRecorded(saved);
+    } catch (err) {
+      showError(err, 'Répartition');
+      const sum = cents.reduce((a, b) => a + b, 0);
+      const controls = { shares: remaining, ...Object.fromEntries(inputs.map((i, k) => [`shares[${k}]`, i])) };
+      const placed = placeFaults(controls, err, (f) => (f === 'shares' && sum !== total
+        ? `Refusé : les parts font ${fmt.euros(sum)}, soit ${sum > total ? fmt.euros(sum - total) + ' de trop' : fmt.euros(total - sum) + ' de moins'} que le total du calcul (${fmt.euros(total)}).` : null));
+      if (placed.some((p) => p.field !== 'shares')) controls[placed.find((p) => p.field !== 'shares').field].focus();
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return form;
+}
+
+function recordedPart(r) {
+  return h('div', { id: 'split-recorded' },
+    h('h3', { text: `Répartition enregistrée — version ${r.version}` }),
+    h('p', { text: `Enregistrée le ${fmt.date(r.created_at)}${r.key ? ', selon la clé « ' + (KEYS[r.key] || r.key) + ' »' : ', montants fixés par l’équipe'} : ${fmt.euros(r.total_cents)} au total.` }),
+    sharesTable(`Répartition enregistrée, version ${r.version}`, r.shares, 'split-recorded-shares'));
+}
+
 function distributionSection(ctx, run) {
-  const key = select([['equal', 'parts égales'], ['fte', 'équivalents temps plein'], ['patients', 'patients médecin traitant'], ['prior_ffs', 'paiement à l’acte de l’année précédente']], 'equal', { id: 'split-key' });
-  const out = h('div', { id: 'split' });
-  const show = h('button', { type: 'button', class: 'secondary', text: 'Afficher la répartition' });
+  const key = select(Object.entries(KEYS), 'equal', { id: 'split-key' });
+  const proposal = h('div', { id: 'split' });
+  const recorded = h('div');
+  const editor = h('div');
+  const show = h('button', { type: 'button', class: 'secondary', text: 'Afficher la proposition' });
+  // the new version shown, and the form now starting from it
+  const onRecorded = (d) => (r) => {
+    d.recorded = r;
+    clear(recorded).append(recordedPart(r));
+    clear(editor).append(splitForm(ctx, run, d, onRecorded(d)));
+    const title = recorded.querySelector('h3');
+    title.tabIndex = -1;
+    title.focus();
+  };
   async function load() {
-    clear(out);
+    // another key's proposal: the amounts being typed stay
+    const kept = new Map([...editor.querySelectorAll('#split-shares input')].map((i) => [i.dataset.rpps, i.value]));
+    clear(proposal);
     try {
       const d = await api(`/v1/peps/runs/${run.id}/distribution?key=${key.value}`, { signal: ctx.signal });
-      out.append(table({
-        caption: `Proposition de répartition de ${fmt.euros(d.total_cents)} (${key.selectedOptions[0].textContent})`,
-        columns: [
-          { label: 'RPPS', header: true, value: (m) => h('span', { class: 'mono', text: m.rpps }) },
-          { label: 'Profession', value: (m) => m.profession },
-          { label: 'Poids', num: true, value: (m) => fmt.num(m.weight, 3) },
-          { label: 'Montant', num: true, value: (m) => fmt.euros(m.cents) },
-        ],
-        rows: d.proposal,
-      }));
-      if (d.recorded) {
-        out.append(h('p', { text: `L’équipe a enregistré sa propre répartition (version ${d.recorded.version}, ${fmt.date(d.recorded.created_at)}).` }));
-      }
+      proposal.append(sharesTable(`Proposition de répartition de ${fmt.euros(d.total_cents)} (${KEYS[d.key] || d.key})`, d.proposal, 'split-proposal'));
+      clear(recorded).append(d.recorded ? recordedPart(d.recorded) : h('p', { id: 'split-none', text: 'L’équipe n’a pas encore enregistré de répartition pour ce calcul.' }));
+      clear(editor).append(!ctx.me.write
+        ? h('p', { class: 'notice', text: 'Jeton en lecture seule : la répartition se consulte ici, elle s’enregistre avec un jeton en écriture de la structure, de son ARS ou national.' })
+        : d.proposal.length ? splitForm(ctx, run, d, onRecorded(d), kept)
+          : h('p', { class: 'notice', text: 'Aucun membre de l’équipe sur la période du calcul : il n’y a personne entre qui répartir.' }));
     } catch (e) {
       // A run that pays nothing has nothing to split: said in place, not as a failure.
-      if (e.status === 422) out.append(h('p', { class: 'notice', text: 'Rien à répartir : ' + (e.problem?.errors?.[0]?.reason || e.message) }));
+      if (e.status === 422) proposal.append(h('p', { class: 'notice', text: 'Rien à répartir : ' + (e.problem?.errors?.[0]?.reason || e.message) }));
       else throw e;
     }
   }
   show.addEventListener('click', () => busy(show, load, 'Répartition'));
-  return section('Répartition entre les membres de l’équipe',
-    run.what_if || !run.total_cents
-      ? h('p', { class: 'notice', text: run.what_if ? 'Une simulation « et si » n’est jamais versée : elle ne se répartit pas.' : 'Ce calcul ne verse rien : il n’y a rien à répartir.' })
-      : h('div', null, h('div', { class: 'toolbar' }, field('Clé de répartition', key), show), out));
+  const paid = !run.what_if && run.total_cents;
+  return {
+    el: section('Répartition entre les membres de l’équipe',
+      paid
+        ? h('div', null, h('p', { class: 'hint', text: 'Le forfait est versé à la structure ; l’équipe le répartit entre ses membres comme elle l’entend. a51 propose une répartition selon une clé et garde chaque version de celle que l’équipe enregistre.' }),
+          h('div', { class: 'toolbar' }, field('Clé de la proposition', key), show), proposal, recorded, editor)
+        : h('p', { class: 'notice', text: run.what_if ? 'Une simulation « et si » n’est jamais versée : elle ne se répartit pas.' : 'Ce calcul ne verse rien : il n’y a rien à répartir.' })),
+    start: paid ? () => load().catch((e) => showError(e, 'Répartition')) : () => null,
+  };
 }
 
 function linesSection(ctx, run, sid) {
@@ -95,7 +233,8 @@ export async function renderRun(ctx) {
   const r = run.result || {};
   ctx.title(`Calcul PEPS n° ${run.id}`);
   const lines = linesSection(ctx, run, structure.id);
-  await lines.start();
+  const split = distributionSection(ctx, run);
+  await Promise.all([lines.start(), split.start()]);
 
   const forfaitQ = r.forfait_by_quarter || [];
   const ffsQ = r.ffs?.by_quarter || [];
@@ -140,7 +279,7 @@ export async function renderRun(ctx) {
       ],
       rows: run.schedule,
     })) : null,
-    distributionSection(ctx, run),
+    split.el,
     lines.el,
     section('Provenance',
       h('dl', { class: 'kv' },

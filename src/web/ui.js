@@ -205,6 +205,40 @@ export function showError(err, context) {
   if (p.instance) el.append(h('p', { class: 'hint', text: 'Référence de la demande : ' + p.instance.replace('urn:a51:request:', '') }));
 }
 
+// The faults of a refusal placed at the controls they name, as well as in the
+// alert region: controls maps a fault's field ("year", "shares[2]") to its
+// control, which gets aria-invalid and the reason under it (read with the
+// control: aria-describedby; any other element, a sum, just the reason). reasons may give a field's reason in French
+// (field, fault) => text; else the API's own words. Answers the faults placed.
+export function placeFaults(controls, err, reasons = () => null) {
+  const placed = [];
+  for (const e of err?.problem?.errors || []) {
+    const control = e.field && controls[e.field];
+    if (!control) continue;
+    const id = nextId('fault');
+    const msg = h('p', { class: 'field-error', id, text: reasons(e.field, e) || e.reason || 'valeur refusée' });
+    if (control.matches('input, select, textarea')) {
+      control.setAttribute('aria-invalid', 'true');
+      control.setAttribute('aria-describedby', [control.getAttribute('aria-describedby'), id].filter(Boolean).join(' '));
+    }
+    (control.closest('.field') || control.parentElement).append(msg);
+    placed.push(e);
+  }
+  return placed;
+}
+
+// Takes back what placeFaults put in a form.
+export function clearFaults(root) {
+  for (const msg of root.querySelectorAll('.field-error')) {
+    for (const c of root.querySelectorAll(`[aria-describedby~="${msg.id}"]`)) {
+      const rest = c.getAttribute('aria-describedby').split(' ').filter((x) => x !== msg.id).join(' ');
+      if (rest) c.setAttribute('aria-describedby', rest); else c.removeAttribute('aria-describedby');
+    }
+    msg.remove();
+  }
+  for (const c of root.querySelectorAll('[aria-invalid]')) c.removeAttribute('aria-invalid');
+}
+
 // Runs an async action on a button: disabled meanwhile, errors shown.
 export async function busy(button, fn, context) {
   button.disabled = true;

@@ -146,6 +146,7 @@ async function meet(world) {
   world.region = world.structure.region;
   const token = async (scope, write) => (await call(world.base, world.national, 'POST', '/v1/tokens', { name: 'e2e ' + scope, scope, write })).token;
   world.structureToken = await token('structure:' + world.structure.id, true);
+  world.hospitalToken = await token('structure:' + world.hospital.id, true);
   world.arsToken = await token('ars:' + world.region, false);
   return world;
 }

@@ -1,9 +1,11 @@
 // The web front end in headless Chromium, against a real a51d on a fresh
 // database holding a small synthetic region: a structure administrator signs
 // in, reads the dashboard, the patientèle, uploads a file with a bad line and
-// sees that line's error, runs a PEPS what-if and opens a patient's
-// explanation; an ARS signs in and reads the region. Every step compares what
-// the page shows with what the API answers. Screenshots: A51_E2E_ARTEFACTS.
+// sees that line's error, runs PEPS and IPEP what-ifs, opens a patient's
+// explanation and records the team's split of a paid run; an ARS signs in,
+// reads the region and an EDS run down to one episode; an establishment runs
+// an EDS what-if. Every step compares what the page shows with what the API
+// answers. Screenshots: A51_E2E_ARTEFACTS.
 //
 //   node tests/e2e/ui.test.mjs          (meson test --suite e2e; make test)
 //   A51_E2E_ONLY='sign-in|PEPS' ...     only the steps whose name matches (they build on one another)
@@ -22,6 +24,8 @@ const plain = (t) => String(t ?? '').replace(/[\u00a0\u202f]/g, ' ').replace(/\s
 const euros = (c) => plain(new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(c / 100));
 const eurosRound = (c) => plain(new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 }).format(c / 100));
 const int = (n) => plain(new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 0 }).format(n));
+const typed = (c) => (c / 100).toFixed(2).replace('.', ','); // euros as one types them
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- helpers ----
 
@@ -263,6 +267,11 @@ step('a PEPS what-if simulation runs as a job and shows its result', async (page
   await heading(page, 'Calculs');
   assert.ok(await page.isChecked('#peps-whatif'), 'a structure runs what-ifs');
   assert.ok(await page.isDisabled('#peps-whatif'));
+  // a team has member GPs who are médecins traitants (IPEP) but no FINESS (EDS)
+  assert.equal(await page.locator('#ipep-form').count(), 1, 'IPEP what-ifs for a team with médecins traitants');
+  assert.equal(await page.locator('#eds-form').count(), 0, 'no EDS what-if for a team');
+  assert.match(await text(page.locator('#eds-unavailable .notice')), /établissement de santé.*numéro FINESS/);
+  assert.deepEqual(await rows(page, '#eds-unavailable'), [['type de structure', 'MSP', 'parmi ES'], ['numéro FINESS', 'non', 'oui']]);
   await page.fill('#peps-year', String(YEAR));
   await page.selectOption('#peps-option', 'elderly');
   await page.click('#peps-run');
@@ -304,6 +313,89 @@ step('a patient\'s line explains how its forfait was computed', async (page, w) 
   assert.equal(await figure(page, 'Pseudonyme'), patient.pseudonym.slice(0, 12));
   await accessible(page, 'a line explained');
   await shot(page, '06-explication-patient');
+});
+
+step('a team asks for an IPEP what-if and reads its result', async (page, w) => {
+  await page.click('nav a:text-is("Calculs")');
+  await heading(page, 'Calculs');
+  const measured = await call(w.base, w.structureToken, 'GET', `/v1/structures/${w.structure.id}/eligibility?experiment=IPEP&on=${YEAR}-12-31`);
+  const patients = measured.criteria.find((c) => c.code === 'ipep.min_patients');
+  if (!patients.met) assert.match(await text(page.locator('#ipep-small')), new RegExp(`${int(patients.measured)} patients .* ne verse rien`));
+  await page.fill('#ipep-year', String(YEAR));
+  await page.selectOption('#ipep-phase', 'phase3');
+  await page.click('#ipep-run');
+  await page.waitForURL(/#\/structures\/\d+\/calculs\/ipep\/\d+$/, { timeout: 60000 });
+  const runId = Number(/ipep\/(\d+)$/.exec(page.url())[1]);
+  await heading(page, `Calcul IPEP n° ${runId}`);
+  const run = await call(w.base, w.structureToken, 'GET', `/v1/ipep/runs/${runId}`);
+  assert.deepEqual([run.what_if, run.phase, run.structure_id, run.year], [true, 'phase3', w.structure.id, YEAR]);
+  assert.match(await text(page.locator('main .subtitle')), /phase 3 · simulation « et si »/);
+  assert.equal(await figure(page, 'Patients'), int(run.result.patientele.patients));
+  assert.equal(await figure(page, 'Montant'), euros(run.total_cents));
+});
+
+step('the team records its split of a paid PEPS run: a wrong total refused, then a version recorded', async (page, w) => {
+  // the payer's official run of the 4th quarter, the team being in its prospective phase by then
+  const sid = w.structure.id;
+  const enrol = (await call(w.base, w.national, 'GET', `/v1/structures/${sid}/enrolments`)).items.find((e) => e.experiment === 'PEPS');
+  for (const [phase, on] of [['retrospective', `${YEAR}-02-01`], ['prospective', `${YEAR}-03-01`]]) {
+    await call(w.base, w.national, 'POST', `/v1/structures/${sid}/enrolments/${enrol.id}/phases`, { phase, start_on: on });
+  }
+  let job = await call(w.base, w.national, 'POST', `/v1/structures/${sid}/peps/runs`, { year: YEAR, quarter: 4, phase: 'prospective' });
+  for (let i = 0; job.status !== 'succeeded'; i++) {
+    assert.ok(!['failed', 'cancelled'].includes(job.status) && i < 600, `the official run: ${job.status} ${job.error || ''}`);
+    await sleep(100);
+    job = await call(w.base, w.national, 'GET', job.url);
+  }
+  const runId = job.result.id;
+  const d = await call(w.base, w.structureToken, 'GET', `/v1/peps/runs/${runId}/distribution?key=equal`);
+  assert.ok(d.total_cents > 0 && d.proposal.length >= 2, 'a paid run of a team of several members');
+  assert.equal(d.recorded, null);
+
+  await page.click('nav a:text-is("Calculs")');
+  await heading(page, 'Calculs');
+  await page.click(`main a[href$="/calculs/peps/${runId}"]`);
+  await heading(page, `Calcul PEPS n° ${runId}`);
+  await page.locator('#split-form').waitFor();
+  const proposal = await rows(page, '#split-proposal');
+  assert.deepEqual(proposal.map((r) => [r[0], r[3]]), d.proposal.map((m) => [m.rpps, euros(m.cents)]), 'the proposal, member by member');
+  assert.equal(await text(page.locator('#split-none')), 'L’équipe n’a pas encore enregistré de répartition pour ce calcul.');
+  const remaining = page.locator('#split-remaining');
+  assert.equal(await text(remaining), `Le compte est juste : ${euros(d.total_cents)} répartis.`, 'the form starts from the proposal');
+  const inputs = page.locator('#split-shares input');
+  assert.equal(await inputs.count(), d.proposal.length);
+
+  // one euro too many: said as it is typed, then refused by the API with its field
+  await inputs.nth(0).fill(typed(d.proposal[0].cents + 100));
+  assert.equal(await text(remaining), `Dépassement : ${euros(100)} de trop (le total est ${euros(d.total_cents)}).`);
+  await page.click('#split-save');
+  const alert = page.locator('#alert');
+  await alert.locator('.problem-title').waitFor();
+  assert.match(await text(alert), /Répartition — Données refusées \(422\)/);
+  assert.match(await text(alert), new RegExp(`champ « shares » : the shares add up to ${d.total_cents + 100} cents; the run's total is ${d.total_cents}`));
+  assert.equal(await text(page.locator('#split-form .field-error')),
+    `Refusé : les parts font ${euros(d.total_cents + 100)}, soit ${euros(100)} de trop que le total du calcul (${euros(d.total_cents)}).`);
+  assert.equal((await call(w.base, w.structureToken, 'GET', `/v1/peps/runs/${runId}/distribution`)).recorded, null, 'nothing recorded');
+  await accessible(page, 'a refused split');
+  await shot(page, '11-repartition-refusee');
+
+  // ten euros moved from the first member to the second: the right total, recorded as version 1
+  await inputs.nth(0).fill(typed(d.proposal[0].cents - 1000));
+  await inputs.nth(1).fill(typed(d.proposal[1].cents + 1000));
+  assert.equal(await text(remaining), `Le compte est juste : ${euros(d.total_cents)} répartis.`);
+  assert.equal(await page.locator('#split-form .field-error').count(), 0, 'the refusal is taken back once the amounts change');
+  await page.click('#split-save');
+  await page.locator('#split-recorded h3', { hasText: 'version 1' }).waitFor();
+  const after = await call(w.base, w.structureToken, 'GET', `/v1/peps/runs/${runId}/distribution`);
+  assert.equal(after.recorded.version, 1);
+  assert.equal(after.recorded.key, null, 'amounts set by the team follow no key');
+  const wanted = d.proposal.map((m, i) => ({ rpps: m.rpps, cents: m.cents + (i === 0 ? -1000 : i === 1 ? 1000 : 0) }));
+  assert.deepEqual(after.recorded.shares.map((x) => ({ rpps: x.rpps, cents: x.cents })), wanted);
+  assert.deepEqual((await rows(page, '#split-recorded-shares')).map((r) => [r[0], r[2]]), wanted.map((x) => [x.rpps, euros(x.cents)]));
+  assert.equal(await text(alert), '', 'the refusal is gone');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Répartition enregistrée — version 1', 'the focus on the recorded version');
+  await accessible(page, 'a recorded split');
+  await shot(page, '12-repartition-enregistree');
 });
 
 step('care gaps list the patients to see again, with a CSV export', async (page, w) => {
@@ -384,7 +476,7 @@ step('an ARS sees its region side by side and opens any structure', async (page,
   await shot(page, '09-tableau-de-bord-vu-par-l-ars');
   await page.click('nav a:text-is("Calculs")');
   await heading(page, 'Calculs');
-  assert.equal(await page.locator('#peps-form').count(), 0, 'a read-only token cannot ask for a run');
+  assert.equal(await page.locator('form').count(), 0, 'a read-only token cannot ask for a run');
   await page.locator('main .notice', { hasText: 'lecture seule' }).waitFor();
 });
 
@@ -406,6 +498,94 @@ step('an ARS reads an establishment\'s EDS run, episode by episode', async (page
   assert.equal((await rows(page, '#eds-episodes')).length, run.episodes - run.included, 'the excluded episodes only');
   await accessible(page, 'an EDS run');
   await shot(page, '10-calcul-eds');
+
+  // one included episode, the one with the most segments spent in: its stays and claims add up as the API says
+  const included = (await call(w.base, w.arsToken, 'GET', `/v1/eds/runs/${run.id}/episodes?included=true&limit=50`)).items;
+  const spent = (e) => [e.pre_cents, e.index_cents, e.post_cents, e.complication_cents].filter((c) => c > 0).length;
+  const pick = included.reduce((a, b) => (spent(b) > spent(a) ? b : a));
+  await page.selectOption('#eds-included', 'true');
+  await page.waitForFunction(() => [...document.querySelectorAll('#eds-episodes tbody tr')].every((tr) => tr.cells[4]?.textContent === 'oui'));
+  await page.click(`#eds-episodes a[href$="/episodes/${pick.no}"]`);
+  await heading(page, `Épisode n° ${pick.no}`);
+  const ep = await call(w.base, w.arsToken, 'GET', `/v1/eds/runs/${run.id}/episodes/${pick.no}`);
+  const SEG = ['pre', 'index', 'post', 'complication'];
+  const segs = await rows(page, '#episode-segments');
+  SEG.forEach((k, i) => {
+    assert.equal(segs[i][1], int(ep.segments[k].items.length), `items of ${k}`);
+    assert.equal(segs[i][2], euros(ep.segments[k].cents), `sum of ${k}`);
+  });
+  assert.equal(SEG.reduce((a, k) => a + ep.segments[k].cents, 0), ep.actual_cents, 'the API: segments add up to the actual cost');
+  assert.equal(await text(page.locator('#episode-segments tfoot td')), euros(ep.actual_cents));
+  for (const k of SEG) {
+    const items = ep.segments[k].items;
+    const shown = await rows(page, '#segment-' + k);
+    if (items.length) assert.deepEqual(shown.map((r) => r[4]), items.map((it) => euros(it.cents)), `the lines of ${k}`);
+    else assert.match(shown[0][0], /Aucun séjour ni acte/);
+    assert.equal(await text(page.locator(`#segment-${k} tfoot td`)), euros(ep.segments[k].cents), `the total of ${k}`);
+  }
+  assert.equal(await figure(page, 'Cible'), euros(ep.target_cents));
+  assert.equal(await figure(page, 'Dépense réelle'), euros(ep.actual_cents));
+  assert.equal(await figure(page, 'Écart (cible − réel)'), euros(ep.gap_cents));
+  const steps = (await page.locator('#episode-steps li .step-value').allTextContents()).map(plain);
+  assert.deepEqual(steps, [ep.actual_cents, ep.expected_cents, run.result.model.complications_forfait_cents, ep.target_cents, ep.gap_cents].map(euros));
+  assert.doesNotMatch(await text(page.locator('#episode-steps')), /écart de .* avec le montant enregistré/, 'the page recomputes the cost, the target and the gap and agrees');
+  assert.equal((await text(page.locator('#episode-steps'))).match(/identique/g).length, 3);
+  await accessible(page, 'an EDS episode');
+  await shot(page, '13-episode-eds');
+
+  // an excluded one says why, and has no target
+  const out = (await call(w.base, w.arsToken, 'GET', `/v1/eds/runs/${run.id}/episodes?included=false&limit=1`)).items[0];
+  if (out) {
+    await page.click(`main a:text-is("← Calcul EDS n° ${run.id}")`);
+    await heading(page, `Calcul EDS n° ${run.id}`);
+    await page.click(`#eds-episodes a[href$="/episodes/${out.no}"]`);
+    await heading(page, `Épisode n° ${out.no}`);
+    const FR = { death: 'décès', emergency: 'urgence', palliative: 'soins palliatifs', not_from_home: 'patient non venu du domicile', total_colectomy: 'colectomie totale', prior_intervention: 'intervention antérieure' };
+    const reasons = (await page.locator('#episode-exclusions li strong').allTextContents()).map(plain);
+    assert.deepEqual(reasons, out.exclusions.map((x) => FR[x]));
+    assert.equal(await figure(page, 'Cible'), '—');
+    assert.equal(await figure(page, 'Dépense réelle'), euros(out.actual_cents));
+    await accessible(page, 'an excluded EDS episode');
+    await shot(page, '14-episode-eds-exclu');
+  }
+});
+
+step('an establishment asks for an EDS what-if and sees its result', async (page, w) => {
+  await page.click('#signout');
+  await page.waitForURL(/#\/connexion$/);
+  await signIn(page, w, w.hospitalToken);
+  await page.waitForURL(new RegExp(`#/structures/${w.hospital.id}$`));
+  await page.click('nav a:text-is("Calculs")');
+  await heading(page, 'Calculs');
+  // no member GP is a médecin traitant: no IPEP what-if, and the page says why
+  assert.equal(await page.locator('#ipep-form').count(), 0);
+  assert.match(await text(page.locator('#ipep-unavailable .notice')), /médecins traitants.*au 31\/12\/2024/);
+  assert.deepEqual(await rows(page, '#ipep-unavailable'), [['médecins généralistes membres déclarés médecin traitant par au moins un patient', '0', 'au moins 1']]);
+  // a year without parameters: refused, at the field
+  await page.fill('#eds-year', '2030');
+  await page.click('#eds-run');
+  await page.locator('#alert .problem-title').waitFor();
+  assert.match(await text(page.locator('#alert')), /Calcul EDS — Données refusées \(422\).*champ « year » : no EDS parameter set for 2030/);
+  assert.equal(await page.getAttribute('#eds-year', 'aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'eds-year', 'the focus on the refused field');
+  await page.fill('#eds-year', String(YEAR));
+  await page.selectOption('#eds-option', 'PTG');
+  await page.selectOption('#eds-phase', 'two_sided');
+  await page.click('#eds-run');
+  await page.waitForURL(/#\/structures\/\d+\/calculs\/eds\/\d+$/, { timeout: 60000 });
+  const runId = Number(/eds\/(\d+)$/.exec(page.url())[1]);
+  await heading(page, `Calcul EDS n° ${runId}`);
+  assert.equal(await text(page.locator('#alert')), '', 'the refusal is gone');
+  const run = await call(w.base, w.hospitalToken, 'GET', `/v1/eds/runs/${runId}`);
+  assert.deepEqual([run.what_if, run.option, run.phase, run.structure_id, run.year], [true, 'PTG', 'two_sided', w.hospital.id, YEAR]);
+  assert.match(await text(page.locator('main .subtitle')), /prothèse totale de genou · symétrique \(bonus et reprise\) · simulation « et si »/);
+  assert.equal(await figure(page, 'Épisodes retenus'), int(run.result.episodes.included));
+  assert.equal(await figure(page, 'Cible totale'), euros(run.result.reconciliation.target_cents));
+  assert.equal(await figure(page, 'Écart (cible − réel)'), euros(run.result.reconciliation.gap_cents));
+  assert.equal(await figure(page, 'Montant'), euros(run.total_cents));
+  assert.equal((await rows(page, '#eds-episodes')).length, Math.min(run.episodes, 50) || 1);
+  await accessible(page, 'an EDS what-if');
+  await shot(page, '15-simulation-eds');
 });
 
 // ---- run ----
