@@ -23,6 +23,10 @@ bench:
 fuzz:
 	@scripts/fuzz.sh
 
+# 60 s of a realistic mix at 256 connections: no 5xx but 503s, memory flat.
+soak:
+	@bench/soak.sh
+
 db-start:
 	@scripts/pg.sh start
 

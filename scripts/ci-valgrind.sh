@@ -48,6 +48,12 @@ for i in $(seq 0 899); do
 	printf 'url = "%s%s"\noutput = /dev/null\n' "$base" "${paths[$((i % ${#paths[@]}))]}" >>"$cfg"
 done
 curl -s -H "$auth" -K "$cfg" -w '%{http_code}\n' >"$out/codes.txt"
+# the web front end's static files: a page, a 304, an unknown name
+for i in $(seq 1 10); do
+	curl -s -o /dev/null -w '%{http_code}\n' "$base/" >>"$out/codes.txt"
+	curl -s -o /dev/null -w '%{http_code}\n' -H 'If-None-Match: "x", *' "$base/ui/app.js" >>"$out/codes.txt"
+	curl -s -o /dev/null -w '%{http_code}\n' "$base/ui/nothing.js" >>"$out/codes.txt"
+done
 for i in $(seq 1 20); do
 	curl -s -o /dev/null -w '%{http_code}\n' -X DELETE "$base/healthz" >>"$out/codes.txt"
 	curl -s -o /dev/null -w '%{http_code}\n' -H 'Transfer-Encoding: chunked' --data-binary @"$cfg" \

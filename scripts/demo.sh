@@ -58,7 +58,7 @@ if ! curl -fs -H "Authorization: Bearer $token" "$url/v1/structures?limit=1" | g
 fi
 cat >&2 <<BANNER
 
-  a51 is ready:   $url/
+  a51 is ready:   $url/   (web front end: sign in with the token below)
   API contract:   $url/openapi.json
   readiness:      $url/readyz
   demo token:     $token   (national, read-write; also in var/demo-token)

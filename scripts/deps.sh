@@ -6,7 +6,9 @@ source "$(dirname "$0")/lib.sh"
 
 build=(gcc libc6-dev make pkg-config meson ninja-build python3 python3-yaml git
        libmicrohttpd-dev libgnutls28-dev libjansson-dev libpq-dev postgresql-15 postgresql-client-15)
-test=(check curl openssl nodejs npm)
+# chromium: the browser the end-to-end tests drive (tests/e2e, playwright-core).
+# openssl: test_tls makes its certificates with it.
+test=(check curl openssl nodejs npm chromium)
 ci=(valgrind)
 # regress: R and numpy to compare with, OpenBLAS (which R and numpy then use
 # for libblas.so.3) and LAPACKE for the floor.

@@ -5,6 +5,7 @@
   embed.py blob OUT.c SYMBOL FILE     -> const char SYMBOL[]; const size_t SYMBOL_len
   embed.py files OUT.c SYMBOL FILE... -> const struct embedded_file SYMBOL[]; const size_t SYMBOL_count
 """
+import hashlib
 import os
 import re
 import sys
@@ -46,12 +47,18 @@ def blob(out, symbol, path):
 
 def files(out, symbol, paths):
     paths = sorted(paths, key=os.path.basename)
+    names = [os.path.basename(p) for p in paths]
+    if len(set(names)) != len(names):
+        sys.exit("embed.py: two embedded files share a base name in %s" % symbol)
     parts = ['#include "a51/embed.h"', ""]
     entries = []
     for n, path in enumerate(paths):
         data = open(path, "rb").read()
         parts.append("static const char f%d[] = {\n%s\n\t0x00 };" % (n, c_literal(data)))
-        entries.append('\t{ "%s", f%d, %d },' % (os.path.basename(path), n, len(data)))
+        # A strong HTTP ETag of the content, known at build time: the web front
+        # end's files answer If-None-Match without hashing anything at run time.
+        etag = hashlib.sha256(data).hexdigest()[:32]
+        entries.append('\t{ "%s", f%d, %d, "\\"%s\\"" },' % (os.path.basename(path), n, len(data), etag))
     parts.append("const struct embedded_file %s[] = {\n%s\n};" % (symbol, "\n".join(entries or ["\t{ 0 }"])))
     parts.append("const size_t %s_count = %d;" % (symbol, len(entries)))
     open(out, "w").write("\n".join(parts) + "\n")

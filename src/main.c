@@ -131,6 +131,22 @@ static int cmd_migrate(const struct a51_config *cfg, int argc, char **argv, int 
 	return run_migrations(cfg, 0) < 0 ? 1 : 0;
 }
 
+/* Uploads a killed a51d left receiving (this one's predecessor, say) are
+ * recorded as failed at once rather than at the next upload anywhere. */
+static void sweep_uploads(struct db_pool *pool)
+{
+	struct a51_error err = { 0 };
+	struct db_conn *c = db_acquire(pool, &err);
+	int64_t swept = 0;
+
+	if (!c || store_uploads_sweep(c, &swept, &err) < 0)
+		log_warn("upload.sweep", "uploads left receiving were not checked: %s", err.message);
+	else if (swept)
+		log_warn("upload.sweep", "%lld upload(s) left receiving by an a51d that stopped: recorded as failed",
+			 (long long)swept);
+	db_release(pool, c);
+}
+
 static int cmd_serve(const struct a51_config *cfg)
 {
 	struct a51_error err = { 0 };
@@ -199,11 +215,14 @@ static int cmd_serve(const struct a51_config *cfg)
 	pc.application_name = "a51d-upload";
 	if (!(app.upload_pool = db_pool_new(&pc, &err)))
 		goto out;
+	sweep_uploads(app.upload_pool);
 	{
-		/* jobs run without statement_timeout: they have their own checkpoints */
+		/* a job's statements may run long (a national population), but not for ever:
+		 * one blocked on a lock or running away fails the job with that reason */
 		struct jobs_config jc = { .workers = cfg->workers, .lease_s = cfg->job_lease_s,
 					  .database_url = cfg->database_url, .connect_timeout_s = cfg->db_connect_timeout_s,
-					  .statement_timeout_ms = 0, .checkpoint_delay_ms = cfg->job_checkpoint_delay_ms,
+					  .statement_timeout_ms = cfg->job_statement_timeout_ms,
+					  .checkpoint_delay_ms = cfg->job_checkpoint_delay_ms,
 					  .app = &app };
 		if (!(app.jobs = jobs_start(&jc, a51_job_kinds, a51_job_kinds_count, &err)))
 			goto out;

@@ -91,6 +91,10 @@ void api_metrics(struct http_request *r);
 void api_openapi(struct http_request *r);
 void api_problem_type(struct http_request *r);
 
+/* web.c: the web front end's static files (public: they hold no data) */
+void api_web_index(struct http_request *r);
+void api_web_file(struct http_request *r);
+
 /* regions.c */
 void api_regions_list(struct http_request *r);
 void api_region_get(struct http_request *r);
@@ -150,7 +154,7 @@ void api_jobs_cancel(struct http_request *r);
 /* A job row as users read it: url, eta_s, result {type, id, url}. Returns job. */
 json_t *api_job_view(json_t *job);
 /* Queues the job in c's transaction, commits, answers 202 with the job and
- * its Location (or the problem). */
+ * its Location (or the problem: 503 queue-full past A51_MAX_QUEUED_JOBS). */
 void api_job_submit(struct http_request *r, struct db_conn *c, const struct job_new *jn);
 
 /* dashboards.c: who am I, quality indicators, dashboards, care gaps */
@@ -163,6 +167,24 @@ void api_region_dashboard(struct http_request *r);
 void api_care_gaps(struct http_request *r);
 /* regions.c: the {code} of the path, checked (422 sent when malformed). */
 bool api_region_param(struct http_request *r, const char **code);
+
+/* lines.c: a run's per-patient lines, PEPS's and IPEP's alike. The store
+ * gives rows with the patient's id, its age-sex cell, its ALD groups as a
+ * bit mask and its flags (1 C2S, 2 AME); the answer names them (age_sex,
+ * ald_groups as names, c2s and ame as booleans, patient_id). ?format=json
+ * (pages of limit 1..1000, cursor: the last patient id) or csv (one file of
+ * the columns cols by api_respond_csv, named {name}-run-{id}-lines.csv). */
+struct api_lines_kind {
+	const char *name; /* "peps", "ipep" */
+	int (*run_get)(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err);
+	int (*lines)(struct db_conn *c, const struct caller *caller, int64_t run_id, int64_t after, int limit,
+		     json_t **items, struct a51_error *err);
+	const char *const *cols;
+	size_t ncols;
+};
+/* GET /v1/{kind}/runs/{id}/lines: the run is read first (another tenant's is
+ * a 404, not an empty list). */
+void api_run_lines(struct http_request *r, const struct api_lines_kind *k);
 
 /* riskmodels.c */
 void api_risk_models_create(struct http_request *r);

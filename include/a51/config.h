@@ -26,6 +26,8 @@ struct a51_config {
 	int upload_timeout_ms;     /* statement_timeout of upload connections */
 	int workers;               /* job worker threads (0: this a51d runs no jobs) */
 	int job_lease_s;           /* a job whose worker is silent this long is taken over */
+	int job_statement_timeout_ms; /* statement_timeout of job connections (0: none) */
+	int max_queued_jobs;       /* queued jobs beyond which submissions answer 503 (0: no bound) */
 	int stats_threads;         /* threads of one model fit */
 	int job_checkpoint_delay_ms; /* test mode only: slows jobs down so tests can catch them running */
 	int conn_timeout_s;

@@ -27,7 +27,8 @@ struct db_pool *db_pool_new(const struct db_pool_config *cfg, struct a51_error *
 void db_pool_free(struct db_pool *p);
 
 /* Waits up to the acquire timeout for a connection, (re)connecting a broken one.
- * Fails with A51_EUNAVAIL (pool exhausted or database unreachable). */
+ * Fails with A51_EUNAVAIL: err->field "pool" when every connection stayed
+ * busy, else the database is unreachable. */
 struct db_conn *db_acquire(struct db_pool *p, struct a51_error *err);
 /* Returns the connection; one left inside a transaction is rolled back first,
  * a broken one is reset on its next use. */

@@ -73,6 +73,13 @@ const char *ipep_phase_name(int phase);
 int ipep_phase_check(const json_t *enrol, int64_t structure_id, const char *from, const char *to,
 		     struct a51_error *err);
 
+/* The spending of both years comes from the groupement's claims: they must
+ * run from 1 January of N-1 (or before) to 31 December of N (or after).
+ * first and last are the dataset's first and last care dates (YYYY-MM-DD,
+ * empty: no claims). 0, or A51_EINVAL on field "year" saying what the data
+ * cover and what the year needs. */
+int ipep_data_check(int64_t structure_id, int year, const char *first, const char *last, struct a51_error *err);
+
 struct ipep_result {
 	int patients;
 	bool eligible;                  /* the patientèle is above the floor: otherwise nothing is paid */

@@ -246,10 +246,13 @@ struct upload_new {
 	const char *idempotency_key;
 	const char *request_id;
 };
-/* Records the upload as receiving, committed at once so that a retry sees it.
- * When the caller's scope already used the key: A51_ECONFLICT and *existing is
- * the earlier upload (with its response when it finished) — unless that one was
- * aborted or failed, in which case the key passes to the new upload. */
+/* Records the upload as receiving, committed at once so that a retry sees it,
+ * and holds its lock on the connection (released by store_upload_finish, or
+ * by PostgreSQL when the connection goes) so that other a51d can tell it is
+ * alive. When the caller's scope already used the key: A51_ECONFLICT and
+ * *existing is the earlier upload (with its response when it finished) —
+ * unless that one was aborted or failed, in which case the key passes to the
+ * new upload. Uploads whose receiver is gone are swept first. */
 int store_upload_begin(struct db_conn *c, const struct actor *a, const struct upload_new *u, int64_t *id,
 		       json_t **existing, struct a51_error *err);
 
@@ -277,6 +280,15 @@ int store_upload_copy_end(struct db_conn *c, const char *why, struct a51_error *
 int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upload_id, int64_t *inserted,
 		       int64_t *updated, struct a51_error *err);
 
+/* Widens the dataset's claim span (claim_spans) to [first, last] (YYYY-MM-DD),
+ * in the upload's transaction: called with the earliest and latest care date
+ * of the claims an upload stored. */
+int store_claim_span_extend(struct db_conn *c, int64_t dataset, const char *first, const char *last,
+			    struct a51_error *err);
+/* The first and last care dates of the dataset's claims (YYYY-MM-DD), or
+ * empty strings when it has none. */
+int store_claim_span(struct db_conn *c, int64_t dataset, char first[11], char last[11], struct a51_error *err);
+
 /* The faults found by store_upload_merge, oldest first, at most max a call
  * (appended to errors), each taken off the list: call until none comes.
  * *count gets how many were waiting. */
@@ -291,7 +303,14 @@ struct upload_result {
 	int parse_ms, merge_ms;
 	const json_t *response;
 };
+/* Records how the upload ended and releases its lock. A51_EUNAVAIL when it is
+ * no longer receiving (swept as gone meanwhile): in the data transaction, the
+ * caller must then roll back. */
 int store_upload_finish(struct db_conn *c, int64_t id, const struct upload_result *res, struct a51_error *err);
+/* Records as failed every upload still receiving whose receiver is gone (an
+ * a51d killed, a connection the database lost): they stored nothing. *swept
+ * gets how many. Outside a transaction, on a connection receiving nothing. */
+int store_uploads_sweep(struct db_conn *c, int64_t *swept, struct a51_error *err);
 /* Appends the error rows (COPY text: seq, line, col, value, reason) read from f. */
 int store_upload_errors_load(struct db_conn *c, int64_t id, FILE *f, struct a51_error *err);
 
@@ -366,8 +385,10 @@ int store_peps_inputs(struct db_conn *c, int64_t structure_id, int year, const c
 /* The COPY statement of the inputs (for EXPLAIN and the benchmarks). */
 const char *store_peps_inputs_sql(void);
 
-/* The latest national version of the risk model named name. */
-int store_rm_latest(struct db_conn *c, const char *name, int64_t *id, struct a51_error *err);
+/* The latest national version of the risk model named name; none is
+ * A51_EINVAL on field key (the parameter that holds the name, e.g.
+ * "gains.risk_model", or the request field that chose it). */
+int store_rm_latest(struct db_conn *c, const char *key, const char *name, int64_t *id, struct a51_error *err);
 
 struct peps_run_record {
 	int64_t structure_id, enrolment_id, parameter_set_id, model_id, batch_id, job_id;
@@ -421,10 +442,11 @@ int store_peps_paid(struct db_conn *c, int64_t structure_id, int year, json_t **
  * that day, ordered (*ids is malloc'ed). */
 int store_ipep_patientele(struct db_conn *c, int64_t structure_id, const char *day, int64_t **ids, size_t *n,
 			  struct a51_error *err);
-/* A new version of a groupement's quality inputs for a year. experience and
+/* A new version of a groupement's quality inputs for a year, audited under
+ * the structure's region (so that its ARS sees the row). experience and
  * respondents are text (NULL: missing). */
-int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, int year,
-			   const json_t *indicators, const char *experience, const char *respondents, json_t **out,
+int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, const char *region,
+			   int year, const json_t *indicators, const char *experience, const char *respondents, json_t **out,
 			   struct a51_error *err);
 /* The latest version, or A51_ENOTFOUND. */
 int store_ipep_quality_get(struct db_conn *c, int64_t structure_id, int year, json_t **out, struct a51_error *err);
@@ -445,8 +467,8 @@ int store_ipep_run_get(struct db_conn *c, const struct caller *caller, int64_t i
 struct ipep_run_filter {
 	int64_t structure_id, batch_id, before_id;
 	int year, limit;
-	bool current_only;
-	const char *what_if;
+	bool current_only;           /* the runs that count: latest official of their structure and year */
+	const char *phase, *what_if; /* what_if: "true", "false" or NULL */
 };
 int store_ipep_runs_list(struct db_conn *c, const struct caller *caller, const struct ipep_run_filter *f,
 			 json_t **items, struct a51_error *err);
@@ -527,7 +549,7 @@ struct eds_run_filter {
 	int64_t structure_id, batch_id, before_id;
 	int year, limit;
 	bool current_only;
-	const char *what_if, *option;
+	const char *what_if, *option, *phase;
 };
 int store_eds_runs_list(struct db_conn *c, const struct caller *caller, const struct eds_run_filter *f, json_t **items,
 			struct a51_error *err);
@@ -555,8 +577,10 @@ struct job_new {
 	const json_t *params;
 	const char *region;       /* for ARS visibility; NULL: national */
 	int64_t structure_id;     /* for the structure's visibility; 0: none */
+	int max_queued;           /* jobs waiting beyond which none is queued; 0: no bound */
 };
-/* Queues a job (and wakes the workers of every a51d); *out is the job as JSON. */
+/* Queues a job (and wakes the workers of every a51d); *out is the job as JSON.
+ * A51_EUNAVAIL with field "jobs" when max_queued jobs are already waiting. */
 int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_new *j, json_t **out,
 		     struct a51_error *err);
 int store_job_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err);
@@ -577,7 +601,14 @@ int store_job_claim(struct db_conn *c, const char *worker, int lease_s, json_t *
  * which were cancelled (a JSON array of ids). */
 int store_job_heartbeat(struct db_conn *c, const char *worker, int lease_s, const json_t *progress,
 			json_t **cancelled, struct a51_error *err);
+/* Hands a running job back to the queue (a stopping a51d), its attempt not spent. */
 int store_job_release(struct db_conn *c, int64_t id, const char *worker, struct a51_error *err);
+/* Queues again a job whose database connection was lost during attempt, that
+ * attempt spent: failed once it has none left, cancelled if that was asked.
+ * status gets what it became, "" when the job had moved on (its lease expired
+ * and another attempt runs it). */
+int store_job_requeue(struct db_conn *c, int64_t id, const char *worker, int attempt, char status[16],
+		      struct a51_error *err);
 int store_job_finish(struct db_conn *c, int64_t id, const char *worker, const char *status, const char *message,
 		     const char *result_type, int64_t result_id, struct a51_error *err);
 

@@ -58,23 +58,33 @@ static bool region_allowed(struct http_request *r, const char *code)
 	return true;
 }
 
-/* The IPEP parameter set of the year (or the one named), read for indicators. */
-static int setup_of(struct db_conn *c, int64_t pset_id, int year, struct ind_setup *s, json_t **pset,
-		    struct a51_error *err)
+/* The IPEP parameter set of the year (or the one named), read for indicators:
+ * the setup, allocated (free() it), or NULL with err set. */
+static struct ind_setup *setup_of(struct db_conn *c, int64_t pset_id, int year, json_t **pset, struct a51_error *err)
 {
+	struct ind_setup *s;
 	int rc = pset_id ? store_param_set_get(c, pset_id, pset, err) : store_param_set_latest(c, "IPEP", year, pset, err);
 
 	if (rc == A51_ENOTFOUND)
-		return pset_id ? a51_error_set(err, A51_EINVAL, "parameter_set_id", "no parameter set %lld", (long long)pset_id)
-			       : a51_error_set(err, A51_EINVAL, "year",
-					       "no IPEP parameter set for %d: the indicator catalogue lives there", year);
+		pset_id ? a51_error_set(err, A51_EINVAL, "parameter_set_id", "no parameter set %lld", (long long)pset_id)
+			: a51_error_set(err, A51_EINVAL, "year",
+					"no IPEP parameter set for %d: the indicator catalogue lives there", year);
 	if (rc < 0)
-		return rc;
-	if (strcmp(json_string_value(json_object_get(*pset, "experiment")), "IPEP") != 0)
-		return a51_error_set(err, A51_EINVAL, "parameter_set_id",
-				     "parameter set %lld is not an IPEP one: the indicator catalogue lives there",
-				     (long long)pset_id);
-	return ind_setup_read(json_object_get(*pset, "body"), s, err);
+		return NULL;
+	if (strcmp(json_string_value(json_object_get(*pset, "experiment")), "IPEP") != 0) {
+		a51_error_set(err, A51_EINVAL, "parameter_set_id",
+			      "parameter set %lld is not an IPEP one: the indicator catalogue lives there", (long long)pset_id);
+		return NULL;
+	}
+	if (!(s = malloc(sizeof(*s)))) {
+		a51_error_set(err, A51_ENOMEM, NULL, "out of memory");
+		return NULL;
+	}
+	if (ind_setup_read(json_object_get(*pset, "body"), s, err) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
 }
 
 /* POST /v1/regions/{code}/indicators/runs {year, parameter_set_id?} */
@@ -83,7 +93,7 @@ void api_indicator_runs_create(struct http_request *r)
 	static const char *const known[] = { "year", "parameter_set_id", NULL };
 	struct a51_error err = { 0 };
 	struct job_new jn = { .kind = "indicators.run" };
-	struct ind_setup *s;
+	struct ind_setup *s = NULL;
 	struct region reg;
 	struct fields f;
 	struct db_conn *c;
@@ -103,17 +113,11 @@ void api_indicator_runs_create(struct http_request *r)
 	if (pset_id)
 		json_object_set_new(params, "parameter_set_id", json_integer((json_int_t)pset_id));
 	fields_release(&f);
-	if (!(s = malloc(sizeof(*s)))) {
-		json_decref(params);
-		http_problem(r, 500, "internal", "out of memory");
-		return;
-	}
 	if (!(c = api_tx_begin(r))) {
 		json_decref(params);
-		free(s);
 		return;
 	}
-	if (store_region_get(c, code, &reg, &err) < 0 || setup_of(c, pset_id, year, s, &pset, &err) < 0) {
+	if (store_region_get(c, code, &reg, &err) < 0 || !(s = setup_of(c, pset_id, year, &pset, &err))) {
 		json_decref(params);
 		json_decref(pset);
 		free(s);
@@ -575,21 +579,11 @@ void api_care_gaps(struct http_request *r)
 		from = (int)k;
 		after = p;
 	}
-	if (!query_end(&q)) {
+	if (!query_end(&q) || !(c = api_db_read(r))) {
 		json_decref(all);
 		return;
 	}
-	if (!(s = malloc(sizeof(*s)))) {
-		json_decref(all);
-		http_problem(r, 500, "internal", "out of memory");
-		return;
-	}
-	if (!(c = api_db_read(r))) {
-		json_decref(all);
-		free(s);
-		return;
-	}
-	if (store_reach_structure(c, &r->caller, sid, region, &err) < 0 || setup_of(c, 0, year, s, &pset, &err) < 0)
+	if (store_reach_structure(c, &r->caller, sid, region, &err) < 0 || !(s = setup_of(c, 0, year, &pset, &err)))
 		goto fail;
 	if (indicator) {
 		const struct ind_def *d = ind_find(&s->cat, indicator);

@@ -36,8 +36,7 @@ static int check_inputs(struct db_conn *c, int year, int64_t pset_id, const char
 	else if ((rc = params_read_eds(json_object_get(pset, "body"), &p, err)) == 0 && option) {
 		const char *name = strcmp(option, "PTH") == 0 ? p.model_pth : strcmp(option, "PTG") == 0 ? p.model_ptg
 													   : p.model_colectomy;
-		if ((rc = store_rm_latest(c, name, &model, err)) == A51_EINVAL)
-			snprintf(err->field, sizeof(err->field), "option");
+		rc = store_rm_latest(c, "option", name, &model, err); /* the request's field that chose the model */
 	}
 	json_decref(pset);
 	return rc;
@@ -175,8 +174,8 @@ void api_eds_batch_create(struct http_request *r)
 
 void api_eds_runs_list(struct http_request *r)
 {
-	static const char *const query[] = { "limit", "structure_id", "year", "option", "what_if", "batch_id", "current",
-					     NULL };
+	static const char *const query[] = { "limit", "structure_id", "year", "option", "phase", "what_if", "batch_id",
+					     "current", NULL };
 	struct a51_error err = { 0 };
 	struct eds_run_filter ef = { 0 };
 	struct fields q;
@@ -188,6 +187,7 @@ void api_eds_runs_list(struct http_request *r)
 	ef.structure_id = query_int(&q, "structure_id", 1, INT64_MAX, 0);
 	ef.year = (int)query_int(&q, "year", 2018, 2100, 0);
 	ef.option = query_enum(&q, "option", options);
+	ef.phase = query_enum(&q, "phase", phases);
 	ef.what_if = query_enum(&q, "what_if", bools);
 	ef.batch_id = query_int(&q, "batch_id", 1, INT64_MAX, 0);
 	cur = query_enum(&q, "current", bools);

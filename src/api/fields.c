@@ -38,14 +38,34 @@ void fields_release(struct fields *f)
 	f->obj = f->errors = NULL;
 }
 
+/* Cuts s before a multi-byte character that a bounded write truncated:
+ * jansson refuses invalid UTF-8, and the fault would be lost with it. */
+static void utf8_trim(char *s)
+{
+	size_t n = strlen(s), k = n, need;
+	unsigned char lead;
+
+	while (k > 0 && n - k < 4 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+		k--;
+	if (k == 0)
+		return;
+	lead = (unsigned char)s[k - 1];
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (need > 1 && n - (k - 1) < need)
+		s[k - 1] = '\0';
+}
+
 void field_error(struct fields *f, const char *name, const char *fmt, ...)
 {
 	char reason[256];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	n = vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(reason))
+		utf8_trim(reason);
 	json_array_append_new(f->errors, json_pack("{s:s,s:s}", "field", name, "reason", reason));
 }
 

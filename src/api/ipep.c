@@ -6,10 +6,8 @@
 #include <string.h>
 
 #include "a51/api.h"
-#include "a51/buf.h"
 #include "a51/dates.h"
 #include "a51/ipep.h"
-#include "a51/riskmodel.h"
 #include "a51/util.h"
 #include "a51/banned.h"
 
@@ -28,22 +26,97 @@ static bool path_year(struct http_request *r, int *year)
 	return true;
 }
 
+/* One indicator of a quality PUT: each fault named under indicators[i] (or
+ * indicators[i].member), all of them, none hiding another; the clean copy is
+ * appended to clean only when the indicator has none. Members are read
+ * without trusting their types: a code may be missing, a number, or the
+ * indicator not an object at all. */
+static void indicator_check(struct fields *f, const json_t *list, size_t i, json_t *clean)
+{
+	static const char *const keys[] = { "code", "a_la_carte", "decreasing", "value", "previous", "deciles", NULL };
+	static const char *const flags[] = { "a_la_carte", "decreasing" };
+	const json_t *k = json_array_get(list, i), *cj = json_object_get(k, "code"), *dec = json_object_get(k, "deciles");
+	const json_t *v = json_object_get(k, "value"), *pv = json_object_get(k, "previous");
+	const char *code = json_string_value(cj), *key;
+	size_t before = json_array_size(f->errors);
+	json_t *member;
+	char field[64];
+
+	if (!json_is_object(k)) {
+		snprintf(field, sizeof(field), "indicators[%zu]", i);
+		field_error(f, field, "an object {code, value, previous, deciles, decreasing?, a_la_carte?}");
+		return;
+	}
+	json_object_foreach((json_t *)k, key, member) {
+		bool known = false;
+		for (const char *const *n = keys; *n && !known; n++)
+			known = strcmp(key, *n) == 0;
+		if (!known) {
+			snprintf(field, sizeof(field), "indicators[%zu]", i);
+			field_error(f, field, "unknown member %s", key);
+		}
+	}
+	snprintf(field, sizeof(field), "indicators[%zu].code", i);
+	if (!code || !*code || strlen(code) > 31 || strlen(code) != json_string_length(cj)) {
+		field_error(f, field, "a string of 1 to 31 bytes");
+	} else {
+		for (size_t j = 0; j < i; j++) {
+			/* an earlier indicator's code may be missing or not a string */
+			const char *other = json_string_value(json_object_get(json_array_get(list, j), "code"));
+			if (other && strcmp(other, code) == 0) {
+				field_error(f, field, "code %s is given twice", code);
+				break;
+			}
+		}
+	}
+	for (size_t j = 0; j < A51_ARRAY_LEN(flags); j++) {
+		const json_t *b = json_object_get(k, flags[j]);
+		if (b && !json_is_null(b) && !json_is_boolean(b)) {
+			snprintf(field, sizeof(field), "indicators[%zu].%s", i, flags[j]);
+			field_error(f, field, "true or false (absent: false)");
+		}
+	}
+	if (v && !json_is_null(v) && !json_is_number(v)) {
+		snprintf(field, sizeof(field), "indicators[%zu].value", i);
+		field_error(f, field, "a number, or null when not measured");
+	}
+	if (pv && !json_is_null(pv) && !json_is_number(pv)) {
+		snprintf(field, sizeof(field), "indicators[%zu].previous", i);
+		field_error(f, field, "a number, or null when not measured");
+	}
+	snprintf(field, sizeof(field), "indicators[%zu].deciles", i);
+	if (!json_is_array(dec) || json_array_size(dec) != 9) {
+		field_error(f, field, "the 9 deciles of the territories' results, from the 1st");
+	} else {
+		bool ok = true;
+		for (size_t d = 0; d < 9 && ok; d++)
+			ok = json_is_number(json_array_get(dec, d)) &&
+			     (!d || json_number_value(json_array_get(dec, d)) >= json_number_value(json_array_get(dec, d - 1)));
+		if (!ok)
+			field_error(f, field, "deciles are 9 numbers in increasing order");
+	}
+	if (json_array_size(f->errors) == before)
+		json_array_append_new(clean, json_pack("{s:s,s:b,s:b,s:O,s:O,s:O}", "code", code, "a_la_carte",
+						       json_is_true(json_object_get(k, "a_la_carte")), "decreasing",
+						       json_is_true(json_object_get(k, "decreasing")), "value",
+						       v ? (json_t *)v : json_null(), "previous", pv ? (json_t *)pv : json_null(),
+						       "deciles", dec));
+}
+
 /* PUT /v1/structures/{id}/ipep/quality/{year} {indicators, experience_points?,
  * respondents?}: the payer's measures for the year, a new version each time. */
 void api_ipep_quality_put(struct http_request *r)
 {
 	static const char *const known[] = { "indicators", "experience_points", "respondents", NULL };
-	static const char *const item_keys[] = { "code", "a_la_carte", "decreasing", "value", "previous", "deciles" };
 	struct a51_error err = { 0 };
 	struct actor a = api_actor(r);
 	struct fields f;
 	struct db_conn *c;
-	json_t *list, *k, *clean, *out = NULL, *e;
-	char exp_text[32], resp_text[24], region[4];
+	json_t *list, *clean, *out = NULL, *e;
+	char exp_text[32], resp_text[24], region[4], loc[64];
 	const char *exp = NULL, *resp = NULL;
 	int64_t sid, respondents;
 	int year;
-	size_t i;
 
 	if (!api_path_id(r, "id", &sid) || !path_year(r, &year) || !fields_begin(&f, r))
 		return;
@@ -52,58 +125,10 @@ void api_ipep_quality_put(struct http_request *r)
 	clean = json_array();
 	if (!json_is_array(list) || json_array_size(list) > 50)
 		field_error(&f, "indicators", "a list of at most 50 indicator results");
-	json_array_foreach(list, i, k) {
-		char field[48];
-		const char *code = json_string_value(json_object_get(k, "code"));
-		const json_t *v = json_object_get(k, "value"), *pv = json_object_get(k, "previous"),
-			     *dec = json_object_get(k, "deciles");
-		const char *key;
-		json_t *ignored;
-		bool ok = json_is_object(k);
-		snprintf(field, sizeof(field), "indicators[%zu]", i);
-		json_object_foreach(ok ? k : NULL, key, ignored) {
-			bool known_key = false;
-			for (size_t j = 0; j < A51_ARRAY_LEN(item_keys); j++)
-				known_key |= strcmp(key, item_keys[j]) == 0;
-			if (!known_key) {
-				field_error(&f, field, "unknown member %s", key);
-				ok = false;
-			}
-		}
-		if (!code || !*code || strlen(code) > 31) {
-			field_error(&f, field, "code: 1 to 31 characters");
-			ok = false;
-		}
-		for (size_t j = 0; ok && j < i; j++) {
-			/* an earlier item may have been refused for having no code */
-			const char *other = json_string_value(json_object_get(json_array_get(list, j), "code"));
-			if (other && strcmp(other, code) == 0) {
-				field_error(&f, field, "code %s is given twice", code);
-				ok = false;
-			}
-		}
-		if ((v && !json_is_null(v) && !json_is_number(v)) || (pv && !json_is_null(pv) && !json_is_number(pv))) {
-			field_error(&f, field, "value and previous are numbers, or null when not measured");
-			ok = false;
-		}
-		if (!json_is_array(dec) || json_array_size(dec) != 9) {
-			field_error(&f, field, "deciles: the 9 deciles of the territories' results, from the 1st");
-			ok = false;
-		} else {
-			for (size_t d = 0; d < 9 && ok; d++)
-				if (!json_is_number(json_array_get(dec, d)) ||
-				    (d && json_number_value(json_array_get(dec, d)) < json_number_value(json_array_get(dec, d - 1)))) {
-					field_error(&f, field, "deciles are 9 numbers in increasing order");
-					ok = false;
-				}
-		}
-		if (ok)
-			json_array_append_new(clean, json_pack("{s:s,s:b,s:b,s:O,s:O,s:O}", "code", code, "a_la_carte",
-							       json_is_true(json_object_get(k, "a_la_carte")), "decreasing",
-							       json_is_true(json_object_get(k, "decreasing")), "value",
-							       v ? v : json_null(), "previous", pv ? pv : json_null(),
-							       "deciles", dec));
-	}
+	/* past 50 the list is refused whole: its items are not gone through (the
+	 * duplicate check is quadratic) */
+	for (size_t i = 0; i < json_array_size(list) && i < 50; i++)
+		indicator_check(&f, list, i, clean);
 	e = json_object_get(f.obj, "experience_points");
 	if (e && !json_is_null(e)) {
 		if (!json_is_number(e) || json_number_value(e) < 0 || json_number_value(e) > 1000)
@@ -128,7 +153,7 @@ void api_ipep_quality_put(struct http_request *r)
 		return;
 	}
 	if (store_reach_structure(c, &r->caller, sid, region, &err) < 0 ||
-	    store_ipep_quality_put(c, &a, sid, year, clean, exp, resp, &out, &err) < 0) {
+	    store_ipep_quality_put(c, &a, sid, region, year, clean, exp, resp, &out, &err) < 0) {
 		json_decref(clean);
 		api_fail(r, c, &err);
 		return;
@@ -138,6 +163,9 @@ void api_ipep_quality_put(struct http_request *r)
 		json_decref(out);
 		return;
 	}
+	/* the year's inputs, where GET reads this version until the next one */
+	snprintf(loc, sizeof(loc), "/v1/structures/%lld/ipep/quality/%d", (long long)sid, year);
+	http_set_header(r, "Location", loc);
 	http_respond_json(r, 201, out);
 }
 
@@ -161,26 +189,6 @@ void api_ipep_quality_get(struct http_request *r)
 	http_respond_json(r, 200, out);
 }
 
-static void submit(struct http_request *r, struct db_conn *c, const struct job_new *jn)
-{
-	struct a51_error err = { 0 };
-	struct actor a = api_actor(r);
-	json_t *job = NULL;
-	char loc[64];
-
-	if (store_job_submit(c, &a, jn, &job, &err) < 0) {
-		api_fail(r, c, &err);
-		return;
-	}
-	if (api_tx_commit(r, c) < 0) {
-		json_decref(job);
-		return;
-	}
-	snprintf(loc, sizeof(loc), "/v1/jobs/%lld", (long long)json_integer_value(json_object_get(job, "id")));
-	http_set_header(r, "Location", loc);
-	http_respond_json(r, 202, api_job_view(job));
-}
-
 /* The parameter set of the year reads and its risk model exists. */
 static int check_inputs(struct db_conn *c, int year, int64_t pset_id, struct a51_error *err)
 {
@@ -198,7 +206,7 @@ static int check_inputs(struct db_conn *c, int year, int64_t pset_id, struct a51
 		rc = a51_error_set(err, A51_EINVAL, "parameter_set_id", "parameter set %lld is not an IPEP one",
 				   (long long)pset_id);
 	else if ((rc = params_read_ipep(json_object_get(pset, "body"), &kp, err)) == 0)
-		rc = store_rm_latest(c, kp.risk_model, &model, err);
+		rc = store_rm_latest(c, "gains.risk_model", kp.risk_model, &model, err);
 	json_decref(pset);
 	return rc;
 }
@@ -249,10 +257,16 @@ void api_ipep_run_create(struct http_request *r)
 		return;
 	}
 	if (!what_if) {
+		/* enrolled in one phase over the year, with claims over N-1 and N */
 		json_t *enrol = NULL;
+		char first[11], last[11];
 		int rc = store_enrolment_over(c, sid, "IPEP", from, to, &enrol, &err);
 		if (rc == 0)
 			rc = ipep_phase_check(enrol, sid, from, to, &err);
+		if (rc == 0)
+			rc = store_claim_span(c, sid, first, last, &err);
+		if (rc == 0)
+			rc = ipep_data_check(sid, year, first, last, &err);
 		json_decref(enrol);
 		if (rc < 0) {
 			json_decref(params);
@@ -263,7 +277,7 @@ void api_ipep_run_create(struct http_request *r)
 	jn.params = params;
 	jn.region = region;
 	jn.structure_id = sid;
-	submit(r, c, &jn);
+	api_job_submit(r, c, &jn);
 	json_decref(params);
 }
 
@@ -316,13 +330,14 @@ void api_ipep_batch_create(struct http_request *r)
 	}
 	jn.params = params;
 	jn.region = json_string_value(json_object_get(params, "region"));
-	submit(r, c, &jn);
+	api_job_submit(r, c, &jn);
 	json_decref(params);
 }
 
 void api_ipep_runs_list(struct http_request *r)
 {
-	static const char *const query[] = { "limit", "structure_id", "year", "what_if", "batch_id", "current", NULL };
+	static const char *const query[] = { "limit", "structure_id", "year", "phase", "what_if", "batch_id", "current",
+					     NULL };
 	static const char *const bools[] = { "true", "false", NULL };
 	struct a51_error err = { 0 };
 	struct ipep_run_filter pf = { 0 };
@@ -334,6 +349,7 @@ void api_ipep_runs_list(struct http_request *r)
 	query_begin(&q, r);
 	pf.structure_id = query_int(&q, "structure_id", 1, INT64_MAX, 0);
 	pf.year = (int)query_int(&q, "year", 2018, 2100, 0);
+	pf.phase = query_enum(&q, "phase", phases);
 	pf.what_if = query_enum(&q, "what_if", bools);
 	pf.batch_id = query_int(&q, "batch_id", 1, INT64_MAX, 0);
 	cur = query_enum(&q, "current", bools);
@@ -368,83 +384,18 @@ void api_ipep_run_get(struct http_request *r)
 	http_respond_json(r, 200, out);
 }
 
-/* Per patient: observed and expected spending of both years, exposure, and
- * the patient's share of the total. JSON pages, or all as one CSV file. */
+/* Per patient: its covariates, observed and expected spending of both years,
+ * exposures, and the patient's share of the total. JSON pages, or all as one
+ * CSV file. */
 void api_ipep_run_lines(struct http_request *r)
 {
-	static const char *const query[] = { "limit", "format", NULL };
-	static const char *const formats[] = { "json", "csv", NULL };
-	static const char *const cols[] = { "patient_id", "age_sex", "expected_prev", "expected", "observed_prev",
-					    "observed", "exposure_prev", "exposure", "amount_cents" };
-	struct a51_error err = { 0 };
-	struct fields q;
-	struct db_conn *c;
-	json_t *run = NULL, *items, *it;
-	const char *fmt;
-	int64_t id, after;
-	int limit;
-	size_t i;
-	bool csv;
+	static const char *const cols[] = { "patient_id", "age_sex", "ald_groups", "c2s", "ame", "expected_prev",
+					    "expected", "observed_prev", "observed", "exposure_prev", "exposure",
+					    "amount_cents" };
+	static const struct api_lines_kind ipep = { "ipep", store_ipep_run_get, store_ipep_lines, cols,
+						    A51_ARRAY_LEN(cols) };
 
-	if (!api_path_id(r, "id", &id))
-		return;
-	query_begin(&q, r);
-	fmt = query_enum(&q, "format", formats);
-	csv = fmt && strcmp(fmt, "csv") == 0;
-	limit = (int)query_int(&q, "limit", 1, csv ? 2000000 : 1000, csv ? 2000000 : 100);
-	after = query_int(&q, "cursor", 0, INT64_MAX, 0);
-	if (!query_end(&q) || !(c = api_db(r)))
-		return;
-	if (store_ipep_run_get(c, &r->caller, id, &run, &err) < 0 ||
-	    store_ipep_lines(c, &r->caller, id, after, limit, &items, &err) < 0) {
-		json_decref(run);
-		api_fail(r, c, &err);
-		return;
-	}
-	api_db_release(r, c);
-	json_decref(run);
-	json_array_foreach(items, i, it) {
-		int cell = (int)json_integer_value(json_object_get(it, "cell"));
-		json_object_set(it, "patient_id", json_object_get(it, "id"));
-		json_object_set_new(it, "age_sex", json_string(cell >= 0 && cell < 20 ? rm_cell_names[cell] : "?"));
-		json_object_del(it, "cell");
-	}
-	if (!csv) {
-		json_t *page = api_page(items, limit, api_base_url(r, query));
-		json_array_foreach(json_object_get(page, "items"), i, it)
-			json_object_del(it, "id");
-		http_respond_json(r, 200, page);
-		return;
-	}
-	{
-		struct buf b;
-		char name[64];
-		buf_init(&b);
-		for (size_t k = 0; k < A51_ARRAY_LEN(cols); k++)
-			buf_printf(&b, "%s%s", k ? ";" : "", cols[k]);
-		buf_printf(&b, "\n");
-		json_array_foreach(items, i, it) {
-			for (size_t k = 0; k < A51_ARRAY_LEN(cols); k++) {
-				json_t *v = json_object_get(it, cols[k]);
-				if (json_is_string(v))
-					buf_printf(&b, "%s%s", k ? ";" : "", json_string_value(v));
-				else if (json_is_real(v))
-					buf_printf(&b, "%s%.6f", k ? ";" : "", json_real_value(v));
-				else
-					buf_printf(&b, "%s%lld", k ? ";" : "", (long long)json_integer_value(v));
-			}
-			buf_printf(&b, "\n");
-		}
-		json_decref(items);
-		if (b.oom) {
-			buf_release(&b);
-			http_problem(r, 500, "internal", "out of memory");
-			return;
-		}
-		snprintf(name, sizeof(name), "attachment; filename=\"ipep-run-%lld-lines.csv\"", (long long)id);
-		http_set_header(r, "Content-Disposition", name);
-		http_respond_owned(r, 200, "text/csv; charset=utf-8", b.data, b.len);
-	}
+	api_run_lines(r, &ipep);
 }
 
 void api_ipep_batch_get(struct http_request *r)

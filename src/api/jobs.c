@@ -148,10 +148,12 @@ void api_job_submit(struct http_request *r, struct db_conn *c, const struct job_
 {
 	struct a51_error err = { 0 };
 	struct actor a = api_actor(r);
+	struct job_new bounded = *jn;
 	json_t *job = NULL;
 	char loc[64];
 
-	if (store_job_submit(c, &a, jn, &job, &err) < 0) {
+	bounded.max_queued = r->app->cfg->max_queued_jobs;
+	if (store_job_submit(c, &a, &bounded, &job, &err) < 0) {
 		api_fail(r, c, &err);
 		return;
 	}

@@ -9,33 +9,11 @@
 #include "a51/buf.h"
 #include "a51/dates.h"
 #include "a51/peps.h"
-#include "a51/riskmodel.h"
 #include "a51/util.h"
 #include "a51/banned.h"
 
 static const char *const phases[] = { "simulation", "retrospective", "prospective", NULL };
 static const char *const options[] = { "diabetic", "elderly", "whole", NULL };
-
-/* Submits a job and answers 202 with its URL. */
-static void submit(struct http_request *r, struct db_conn *c, const struct job_new *jn)
-{
-	struct a51_error err = { 0 };
-	struct actor a = api_actor(r);
-	json_t *job = NULL;
-	char loc[64];
-
-	if (store_job_submit(c, &a, jn, &job, &err) < 0) {
-		api_fail(r, c, &err);
-		return;
-	}
-	if (api_tx_commit(r, c) < 0) {
-		json_decref(job);
-		return;
-	}
-	snprintf(loc, sizeof(loc), "/v1/jobs/%lld", (long long)json_integer_value(json_object_get(job, "id")));
-	http_set_header(r, "Location", loc);
-	http_respond_json(r, 202, api_job_view(job));
-}
 
 /* What both kinds of run check before a job is queued: the parameter set of
  * the year (or the one named) reads, and its risk model exists. */
@@ -55,7 +33,7 @@ static int check_inputs(struct db_conn *c, int year, int64_t pset_id, struct a51
 		rc = a51_error_set(err, A51_EINVAL, "parameter_set_id", "parameter set %lld is not a PEPS one",
 				   (long long)pset_id);
 	else if ((rc = params_read_peps(json_object_get(pset, "body"), &kp, err)) == 0)
-		rc = store_rm_latest(c, kp.risk_model, &model, err);
+		rc = store_rm_latest(c, "forfait.risk_model", kp.risk_model, &model, err);
 	json_decref(pset);
 	return rc;
 }
@@ -142,7 +120,7 @@ void api_peps_run_create(struct http_request *r)
 	jn.params = params;
 	jn.region = region;
 	jn.structure_id = sid;
-	submit(r, c, &jn);
+	api_job_submit(r, c, &jn);
 	json_decref(params);
 }
 
@@ -200,7 +178,7 @@ void api_peps_batch_create(struct http_request *r)
 	}
 	jn.params = params;
 	jn.region = json_string_value(json_object_get(params, "region"));
-	submit(r, c, &jn);
+	api_job_submit(r, c, &jn);
 	json_decref(params);
 }
 
@@ -256,115 +234,16 @@ void api_peps_run_get(struct http_request *r)
 	http_respond_json(r, 200, out);
 }
 
-static json_t *line_view(json_t *l)
-{
-	int cell = (int)json_integer_value(json_object_get(l, "cell"));
-	unsigned ald = (unsigned)json_integer_value(json_object_get(l, "ald_groups"));
-	int flags = (int)json_integer_value(json_object_get(l, "flags"));
-	json_t *groups = json_array();
-
-	for (int g = 0; g < RM_ALD_GROUPS; g++)
-		if (ald & (1u << g))
-			json_array_append_new(groups, json_string(rm_ald_group_names[g]));
-	json_object_set_new(l, "patient_id", json_incref(json_object_get(l, "id")));
-	json_object_set_new(l, "age_sex", json_string(cell >= 0 && cell < 20 ? rm_cell_names[cell] : "?"));
-	json_object_set_new(l, "ald_groups", groups);
-	json_object_set_new(l, "c2s", json_boolean(flags & 1));
-	json_object_set_new(l, "ame", json_boolean(flags & 2));
-	json_object_del(l, "cell");
-	json_object_del(l, "flags");
-	return l;
-}
-
 /* The per-patient lines: JSON pages, or all of them as one CSV file. */
 void api_peps_run_lines(struct http_request *r)
 {
-	static const char *const query[] = { "limit", "format", NULL };
-	static const char *const formats[] = { "json", "csv", NULL };
 	static const char *const cols[] = { "patient_id", "age_sex", "ald_groups", "c2s", "ame", "covered_days",
 					    "covered_at_start", "base_cents", "fidelisation", "rate_cents", "earned_cents",
 					    "team_cents", "all_cents", "ffs_cents", "amount_cents" };
-	struct a51_error err = { 0 };
-	struct fields q;
-	struct db_conn *c;
-	json_t *run = NULL, *items, *it;
-	const char *fmt;
-	int64_t id, after;
-	int limit;
-	size_t i;
-	bool csv;
+	static const struct api_lines_kind peps = { "peps", store_peps_run_get, store_peps_lines, cols,
+						    A51_ARRAY_LEN(cols) };
 
-	if (!api_path_id(r, "id", &id))
-		return;
-	query_begin(&q, r);
-	fmt = query_enum(&q, "format", formats);
-	csv = fmt && strcmp(fmt, "csv") == 0;
-	limit = (int)query_int(&q, "limit", 1, csv ? 2000000 : 1000, csv ? 2000000 : 100);
-	after = query_int(&q, "cursor", 0, INT64_MAX, 0);
-	if (!query_end(&q) || !(c = api_db(r)))
-		return;
-	/* the run first: a run of another tenant is a 404, not an empty list */
-	if (store_peps_run_get(c, &r->caller, id, &run, &err) < 0 ||
-	    store_peps_lines(c, &r->caller, id, after, limit, &items, &err) < 0) {
-		json_decref(run);
-		api_fail(r, c, &err);
-		return;
-	}
-	api_db_release(r, c);
-	json_decref(run);
-	json_array_foreach(items, i, it)
-		line_view(it);
-	if (!csv) {
-		json_array_foreach(items, i, it)
-			json_object_del(it, "id");
-		/* api_page needs each item's id for the cursor: put it back for the call */
-		json_array_foreach(items, i, it)
-			json_object_set(it, "id", json_object_get(it, "patient_id"));
-		{
-			json_t *page = api_page(items, limit, api_base_url(r, query));
-			json_array_foreach(json_object_get(page, "items"), i, it)
-				json_object_del(it, "id");
-			http_respond_json(r, 200, page);
-		}
-		return;
-	}
-	{
-		struct buf b;
-		char name[64];
-		buf_init(&b);
-		for (size_t k = 0; k < A51_ARRAY_LEN(cols); k++)
-			buf_printf(&b, "%s%s", k ? ";" : "", cols[k]);
-		buf_printf(&b, "\n");
-		json_array_foreach(items, i, it) {
-			for (size_t k = 0; k < A51_ARRAY_LEN(cols); k++) {
-				json_t *v = json_object_get(it, cols[k]);
-				if (json_is_array(v)) { /* ALD groups, joined by | */
-					size_t g;
-					json_t *group;
-					buf_printf(&b, "%s", k ? ";" : "");
-					json_array_foreach(v, g, group)
-						buf_printf(&b, "%s%s", g ? "|" : "", json_string_value(group));
-				} else if (json_is_boolean(v))
-					buf_printf(&b, "%s%s", k ? ";" : "", json_is_true(v) ? "true" : "false");
-				else if (json_is_string(v))
-					buf_printf(&b, "%s%s", k ? ";" : "", json_string_value(v));
-				else if (json_is_real(v))
-					buf_printf(&b, "%s%.6f", k ? ";" : "", json_real_value(v));
-				else
-					buf_printf(&b, "%s%lld", k ? ";" : "", (long long)json_integer_value(v));
-			}
-			buf_printf(&b, "\n");
-		}
-		json_decref(items);
-		if (b.oom) {
-			buf_release(&b);
-			http_problem(r, 500, "internal", "out of memory");
-			return;
-		}
-		snprintf(name, sizeof(name), "attachment; filename=\"peps-run-%lld-lines.csv\"", (long long)id);
-		http_set_header(r, "Content-Disposition", name);
-		http_respond_owned(r, 200, "text/csv; charset=utf-8", b.data, b.len);
-	}
+	api_run_lines(r, &peps);
 }
 
 /* The members of the run's team with the weight each key gives them. */

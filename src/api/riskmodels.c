@@ -92,12 +92,10 @@ static json_t *model_ref(const struct model *m)
 void api_risk_models_create(struct http_request *r)
 {
 	struct a51_error err = { 0 };
-	struct actor a = api_actor(r);
 	struct rm_def def;
 	struct job_new jn = { .kind = "risk_model.fit" };
 	struct db_conn *c;
-	json_t *body, *errors, *params, *job = NULL;
-	char loc[64];
+	json_t *body, *errors, *params;
 
 	if (http_body_json(r, &body) < 0)
 		return;
@@ -135,19 +133,8 @@ void api_risk_models_create(struct http_request *r)
 			return;
 		}
 	}
-	if (store_job_submit(c, &a, &jn, &job, &err) < 0) {
-		json_decref(params);
-		api_fail(r, c, &err);
-		return;
-	}
+	api_job_submit(r, c, &jn);
 	json_decref(params);
-	if (api_tx_commit(r, c) < 0) {
-		json_decref(job);
-		return;
-	}
-	snprintf(loc, sizeof(loc), "/v1/jobs/%lld", (long long)json_integer_value(json_object_get(job, "id")));
-	http_set_header(r, "Location", loc);
-	http_respond_json(r, 202, api_job_view(job));
 }
 
 void api_risk_models_list(struct http_request *r)
@@ -488,15 +475,14 @@ static bool population_params(struct http_request *r, struct fields *q, int64_t 
 void api_risk_score_runs(struct http_request *r)
 {
 	struct a51_error err = { 0 };
-	struct actor a = api_actor(r);
 	struct fields f;
 	struct db_conn *c;
 	struct job_new jn = { .kind = "risk_model.score" };
-	json_t *model = NULL, *job = NULL, *params;
+	json_t *model = NULL, *params;
 	int64_t model_id, sid;
 	int year;
 	bool reference;
-	char region[4] = "", loc[64];
+	char region[4] = "";
 
 	if (!api_path_id(r, "id", &model_id) || !fields_begin(&f, r))
 		return;
@@ -537,19 +523,8 @@ void api_risk_score_runs(struct http_request *r)
 	jn.params = params;
 	jn.region = region[0] ? region : NULL;
 	jn.structure_id = sid;
-	if (store_job_submit(c, &a, &jn, &job, &err) < 0) {
-		json_decref(params);
-		api_fail(r, c, &err);
-		return;
-	}
+	api_job_submit(r, c, &jn);
 	json_decref(params);
-	if (api_tx_commit(r, c) < 0) {
-		json_decref(job);
-		return;
-	}
-	snprintf(loc, sizeof(loc), "/v1/jobs/%lld", (long long)json_integer_value(json_object_get(job, "id")));
-	http_set_header(r, "Location", loc);
-	http_respond_json(r, 202, api_job_view(job));
 }
 
 static void scores_read(struct http_request *r, bool one)

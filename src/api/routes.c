@@ -15,6 +15,10 @@ const struct route_def api_routes[] = {
 	{ HTTP_GET, "/openapi.json", PERM_PUBLIC, NONE, api_openapi, NULL, NULL },
 	{ HTTP_GET, "/problems/{slug}", PERM_PUBLIC, NONE, api_problem_type, NULL, NULL },
 
+	/* The web front end: public, the pages hold no data (the API calls carry the token). */
+	{ HTTP_GET, "/", PERM_PUBLIC, NONE, api_web_index, NULL, NULL },
+	{ HTTP_GET, "/ui/{file}", PERM_PUBLIC, NONE, api_web_file, NULL, NULL },
+
 	{ HTTP_GET, "/v1/regions", PERM_READ, NONE, api_regions_list, NULL, NULL },
 	{ HTTP_GET, "/v1/regions/{code}", PERM_READ, NONE, api_region_get, NULL, NULL },
 

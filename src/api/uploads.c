@@ -9,6 +9,7 @@
 
 #include "a51/api.h"
 #include "a51/csv.h"
+#include "a51/dates.h"
 #include "a51/formats.h"
 #include "a51/log.h"
 #include "a51/metrics.h"
@@ -117,6 +118,10 @@ struct upload_state {
 	json_t *warnings;          /* the first FIRST_ERRORS: values kept, but worth a word */
 	bool too_large;            /* read to the end, hashed, then answered 413 */
 	uint64_t t0, max_bytes;
+	/* claims: the column of the care date, and the earliest and latest stored
+	 * (for the dataset's claim span); span_col -1 for other kinds */
+	int span_col;
+	int32_t span_first, span_last;
 };
 
 static void state_free(struct upload_state *s)
@@ -265,6 +270,10 @@ static void take_record(struct upload_state *s, uint64_t line, const char *const
 	}
 	if (!ok || !s->copying)
 		return;
+	if (s->span_col >= 0 && s->ux.days[s->span_col] != INT32_MIN) {
+		s->span_first = s->ux.days[s->span_col] < s->span_first ? s->ux.days[s->span_col] : s->span_first;
+		s->span_last = s->ux.days[s->span_col] > s->span_last ? s->ux.days[s->span_col] : s->span_last;
+	}
 	if (s->direct) {
 		buf_puts(&s->copy, s->prefix);
 		buf_append(&s->copy, s->line.data, s->line.len);
@@ -549,6 +558,12 @@ static int upload_begin(struct http_request *r)
 	}
 	s->app = r->app;
 	s->fmt = fmt;
+	s->span_col = -1;
+	for (size_t k = 0; fmt->kind == UK_CLAIMS && k < fmt->ncols && k < 16; k++)
+		if (strcmp(fmt->cols[k].name, "care_date") == 0)
+			s->span_col = (int)k;
+	s->span_first = INT32_MAX;
+	s->span_last = INT32_MIN;
 	s->dry_run = dry && strcmp(dry, "true") == 0;
 	s->ndjson = ctype && strncasecmp(ctype, "application/x-ndjson", 20) == 0;
 	s->max_bytes = r->app->cfg->max_upload;
@@ -567,9 +582,13 @@ static int upload_begin(struct http_request *r)
 	if (!reference && !api_path_id(r, "id", &s->dataset))
 		goto fail;
 	if (!(s->data = db_acquire(r->app->upload_pool, &err))) {
-		http_set_header(r, "Retry-After", "5");
-		http_problem(r, 503, "database-unavailable", "all %d upload slots are busy; retry later",
-			     r->app->cfg->max_uploads);
+		/* every slot busy, or PostgreSQL unreachable: say which */
+		http_set_header(r, "Retry-After", strcmp(err.field, "pool") == 0 ? "5" : "1");
+		if (strcmp(err.field, "pool") == 0)
+			http_problem(r, 503, "database-unavailable", "all %d upload slots are busy; retry later",
+				     r->app->cfg->max_uploads);
+		else
+			http_problem(r, 503, "database-unavailable", "the database is unreachable; retry later");
 		goto fail;
 	}
 	if (s->dataset && store_reach_structure(s->data, &r->caller, s->dataset, s->region, &err) < 0) {
@@ -799,7 +818,12 @@ static void answer_failed(struct http_request *r, struct upload_state *s, struct
 	store_upload_finish(s->data, s->id, res, &err);
 	db_release(r->app->upload_pool, s->data);
 	log_error("upload.failed", "upload %lld: %s", (long long)s->id, s->dberr.message);
-	if (unavailable)
+	if (s->dberr.code == A51_EUNAVAIL)
+		/* PostgreSQL's own words stay in the log: the client needs what to do */
+		http_problem(r, 503, "database-unavailable",
+			     "the database became unavailable during upload %lld, which stored nothing; send it again "
+			     "(with the same Idempotency-Key, if any)", (long long)s->id);
+	else if (unavailable)
 		http_problem_from_error(r, &s->dberr);
 	else
 		http_problem(r, 500, "internal", "the upload failed; quote request id %s", r->request_id);
@@ -830,6 +854,18 @@ static void answer_too_large(struct http_request *r, struct upload_state *s, str
 
 /* The rows are stored (not for a dry run): the audit row, in the same
  * transaction as the data and the upload record. */
+/* Widens the dataset's claim span to the care dates this upload stored. */
+static int claim_span(struct upload_state *s)
+{
+	char first[11], last[11];
+
+	if (s->span_col < 0 || s->span_first > s->span_last)
+		return 0;
+	date_format(s->span_first, first);
+	date_format(s->span_last, last);
+	return store_claim_span_extend(s->data, s->dataset, first, last, &s->dberr);
+}
+
 static int audit_upload(struct http_request *r, struct upload_state *s, const struct upload_result *res)
 {
 	struct actor a = api_actor(r);
@@ -966,7 +1002,8 @@ void api_uploads_create(struct http_request *r)
 		/* everything was checked and merged, then undone */
 		db_rollback(s->data);
 		store_upload_finish(s->data, s->id, &res, &err);
-	} else if (audit_upload(r, s, &res) < 0 || store_upload_finish(s->data, s->id, &res, &s->dberr) < 0 ||
+	} else if (audit_upload(r, s, &res) < 0 || claim_span(s) < 0 ||
+		   store_upload_finish(s->data, s->id, &res, &s->dberr) < 0 ||
 		   db_commit(s->data, &s->dberr) < 0) {
 		json_decref(out);
 		answer_failed(r, s, &res);

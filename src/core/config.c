@@ -53,6 +53,11 @@ static const struct opt opts[] = {
 	  "job worker threads: model fits, scoring, calculations; 0 for none (default 2)" },
 	{ "A51_JOB_LEASE_S", "job-lease", INT(job_lease_s, 5, 3600),
 	  "seconds after which a silent worker's job is taken over by another (default 30)" },
+	{ "A51_JOB_STATEMENT_TIMEOUT_MS", "job-statement-timeout-ms", INT(job_statement_timeout_ms, 0, 86400000),
+	  "statement_timeout of job connections: a run blocked or runaway this long fails, 0 for none (default 3600000)" },
+	{ "A51_MAX_QUEUED_JOBS", "max-queued-jobs", INT(max_queued_jobs, 0, 10000000),
+	  "jobs waiting in the queue (all a51d together) beyond which a submission answers 503, 0 for no bound"
+	  " (default 1000)" },
 	{ "A51_STATS_THREADS", "stats-threads", INT(stats_threads, 1, 64),
 	  "threads of one regression fit (default: CPUs)" },
 	{ "A51_JOB_CHECKPOINT_DELAY_MS", "job-checkpoint-delay-ms", INT(job_checkpoint_delay_ms, 0, 10000),
@@ -104,6 +109,8 @@ void config_defaults(struct a51_config *c)
 	c->upload_timeout_ms = 600000;
 	c->workers = 2;
 	c->job_lease_s = 30;
+	c->job_statement_timeout_ms = 3600000;
+	c->max_queued_jobs = 1000;
 	c->stats_threads = (int)ncpu;
 	c->conn_timeout_s = 30;
 	c->conn_limit = 1024;

@@ -243,7 +243,7 @@ struct db_conn *db_acquire(struct db_pool *p, struct a51_error *err)
 		if (pthread_cond_timedwait(&p->cv, &p->mu, &deadline) != 0 && !p->free_list) {
 			pthread_mutex_unlock(&p->mu);
 			atomic_fetch_add(&p->timeouts, 1);
-			a51_error_set(err, A51_EUNAVAIL, "database", "all %d database connections are busy", p->size);
+			a51_error_set(err, A51_EUNAVAIL, "pool", "all %d database connections are busy", p->size);
 			return NULL;
 		}
 	}

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "a51/dates.h"
 #include "a51/ipep.h"
 #include "a51/money.h"
 #include "a51/banned.h"
@@ -32,6 +33,23 @@ int ipep_phase_check(const json_t *enrol, int64_t structure_id, const char *from
 				     "groupement %lld is in phase %s on %s and %s on %s: an official IPEP run needs one "
 				     "phase over the whole year",
 				     (long long)structure_id, at_from ? at_from : "(none)", from, at_to ? at_to : "(none)", to);
+	return 0;
+}
+
+int ipep_data_check(int64_t structure_id, int year, const char *first, const char *last, struct a51_error *err)
+{
+	int32_t f, l;
+
+	if (!first || !last || date_parse(first, &f) < 0 || date_parse(last, &l) < 0)
+		return a51_error_set(err, A51_EINVAL, "year",
+				     "structure %lld has no claims: an IPEP run of %d needs them from %d-01-01 to %d-12-31"
+				     " (years N-1 and N)",
+				     (long long)structure_id, year, year - 1, year);
+	if (f > date_from_ymd(year - 1, 1, 1) || l < date_from_ymd(year, 12, 31))
+		return a51_error_set(err, A51_EINVAL, "year",
+				     "the claims of structure %lld run from %s to %s: they do not cover %d-01-01 to"
+				     " %d-12-31, which an IPEP run of %d needs (years N-1 and N)",
+				     (long long)structure_id, first, last, year - 1, year, year);
 	return 0;
 }
 

@@ -34,6 +34,8 @@ static const struct problem_type catalogue[] = {
 	  "a51 failed unexpectedly; the request id identifies the log line for support." },
 	{ "database-unavailable", 503, "Database unavailable",
 	  "PostgreSQL is unreachable or every connection is busy; retry after Retry-After seconds." },
+	{ "queue-full", 503, "Job queue full",
+	  "A51_MAX_QUEUED_JOBS jobs are already waiting; submit again after Retry-After seconds." },
 	{ "not-ready", 503, "Not ready", "The service cannot serve yet; `checks` says which dependency is missing." },
 	{ "shutting-down", 503, "Shutting down", "This a51d is stopping; retry on another instance." },
 	{ "timeout", 504, "Timed out", "The database did not answer within the statement timeout." },
@@ -153,7 +155,13 @@ void http_problem_from_error(struct http_request *r, const struct a51_error *err
 					err->message);
 		return;
 	case A51_EUNAVAIL:
-		http_problem(r, 503, "database-unavailable", "%s", err->message);
+		if (strcmp(err->field, "jobs") == 0) {
+			/* jobs take seconds to minutes: no use coming back within the second */
+			http_set_header(r, "Retry-After", "10");
+			http_problem(r, 503, "queue-full", "%s", err->message);
+		} else {
+			http_problem(r, 503, "database-unavailable", "%s", err->message);
+		}
 		return;
 	case A51_EFORBIDDEN:
 		http_problem(r, 403, "forbidden", "%s", err->message);

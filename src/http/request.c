@@ -87,8 +87,10 @@ static void queue(struct http_request *r, int status, const char *ctype, struct 
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	/* Health data: no intermediary or browser cache keeps an answer. */
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* Health data: no intermediary or browser cache keeps an answer — unless
+	 * the handler said otherwise (the web front end's static files). */
+	if (!http_response_has_header(r, MHD_HTTP_HEADER_CACHE_CONTROL))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	for (const struct http_header_kv *kv = r->headers_out; kv; kv = kv->next)
 		MHD_add_response_header(resp, kv->name, kv->value);

@@ -236,6 +236,33 @@ static void access_log_line(struct http_request *r, enum MHD_RequestTerminationC
 		log_write_line(line, (size_t)n);
 }
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decoding of paths and query values, in place, as libmicrohttpd's
+ * own except that "%00" is left as it is: a decoded NUL would end the string
+ * early and "/ui/app.js%00.css" would be served as "/ui/app.js". */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)c;
+	for (const char *r = s; *r; r++) {
+		int hi, lo;
+		if (*r == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -335,6 +362,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg, cons
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
 				     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				     MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 				     MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!s->daemon) {

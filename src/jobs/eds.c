@@ -461,7 +461,7 @@ static int run_establishment(struct job_ctx *ctx, const struct run_args *a, int6
 {
 	struct actor actor = { .caller = &ctx->caller, .request_id = ctx->request_id };
 	struct db_conn *c = ctx->db;
-	const char *option = eds_option_name(a->option);
+	const char *option = eds_option_name(a->option), *key;
 	char from[11], to[11], dfrom[11], dto[11], roots[16], region[4] = "", finess[16], digest[65], due[11];
 	json_t *enrol = NULL, *pset = NULL, *model = NULL, *warnings = json_array(), *result = NULL;
 	const json_t *ms;
@@ -512,13 +512,9 @@ static int run_establishment(struct job_ctx *ctx, const struct run_args *a, int6
 	if ((rc = eds_params_of(c, a->parameter_set_id, a->year, &pset, &p, err)) < 0)
 		goto out;
 	/* the option's model, which must be a model of these episodes */
-	if ((rc = store_rm_latest(c, model_of(&p, a->option), &model_id, err)) < 0) {
-		if (rc == A51_EINVAL) /* name the EDS key, not the shared lookup's */
-			snprintf(err->field, sizeof(err->field), "model.%s",
-				 a->option == EDS_PTH ? "pth" : a->option == EDS_PTG ? "ptg" : "colectomy");
-		goto out;
-	}
-	if ((rc = store_rm_get(c, model_id, &model, err)) < 0 ||
+	key = a->option == EDS_PTH ? "model.pth" : a->option == EDS_PTG ? "model.ptg" : "model.colectomy";
+	if ((rc = store_rm_latest(c, key, model_of(&p, a->option), &model_id, err)) < 0 ||
+	    (rc = store_rm_get(c, model_id, &model, err)) < 0 ||
 	    (rc = rm_model_load(model, &def, &d, coef, &rr.smearing, share, err)) < 0)
 		goto out;
 	ms = json_object_get(json_object_get(model, "stats"), "episodes");

@@ -76,7 +76,7 @@ static int run_groupement(struct job_ctx *ctx, const struct run_args *a, int64_t
 {
 	struct actor actor = { .caller = &ctx->caller, .request_id = ctx->request_id };
 	struct db_conn *c = ctx->db;
-	char from[11], to[11], day[11], region[4] = "", digest[65], due[11];
+	char from[11], to[11], day[11], region[4] = "", digest[65], due[11], claims_from[11], claims_to[11];
 	json_t *enrol = NULL, *pset = NULL, *model = NULL, *quality = NULL, *warnings = json_array(), *result = NULL,
 	       *scored = json_array();
 	struct ipep_params kp;
@@ -117,8 +117,23 @@ static int run_groupement(struct job_ctx *ctx, const struct run_args *a, int64_t
 	if (!phase)
 		phase = IPEP_PHASE2; /* a what-if of a groupement not enrolled: the gains */
 	rc = 0;
-	if ((rc = store_structure_region(c, a->structure_id, region, err)) < 0)
+	if ((rc = store_structure_region(c, a->structure_id, region, err)) < 0 ||
+	    (rc = store_claim_span(c, a->structure_id, claims_from, claims_to, err)) < 0)
 		goto out;
+	{
+		/* spending of days without data would count as none: an official run
+		 * is refused (a batch leaves the groupement out), a what-if warned */
+		struct a51_error cover = { 0 };
+		if (ipep_data_check(a->structure_id, a->year, claims_from, claims_to, &cover) < 0) {
+			if (!a->what_if) {
+				*err = cover;
+				rc = cover.code;
+				goto out;
+			}
+			json_array_append_new(warnings, json_sprintf("%s: the spending of the days without data counts as none",
+								     cover.message));
+		}
+	}
 	rc = a->parameter_set_id ? store_param_set_get(c, a->parameter_set_id, &pset, err)
 				 : store_param_set_latest(c, "IPEP", a->year, &pset, err);
 	if (rc == A51_ENOTFOUND)
@@ -128,7 +143,7 @@ static int run_groupement(struct job_ctx *ctx, const struct run_args *a, int64_t
 	if ((rc = params_read_ipep(json_object_get(pset, "body"), &kp, err)) < 0 ||
 	    (rc = params_read_eligibility(json_object_get(pset, "body"), &ep, err)) < 0)
 		goto out;
-	if ((rc = store_rm_latest(c, kp.risk_model, &model_id, err)) < 0 ||
+	if ((rc = store_rm_latest(c, "gains.risk_model", kp.risk_model, &model_id, err)) < 0 ||
 	    (rc = store_rm_get(c, model_id, &model, err)) < 0 ||
 	    (rc = rm_model_load(model, &def, &d, coef, &smearing, share, err)) < 0)
 		goto out;

@@ -164,7 +164,7 @@ static int run_structure(struct job_ctx *ctx, const struct run_args *a, int64_t 
 	    (rc = params_read_patientele(json_object_get(pset, "body"), &pp, err)) < 0 ||
 	    (rc = params_read_eligibility(json_object_get(pset, "body"), &ep, err)) < 0)
 		goto out;
-	if ((rc = store_rm_latest(c, kp.risk_model, &model_id, err)) < 0 ||
+	if ((rc = store_rm_latest(c, "forfait.risk_model", kp.risk_model, &model_id, err)) < 0 ||
 	    (rc = store_rm_get(c, model_id, &model, err)) < 0 ||
 	    (rc = rm_model_load(model, &def, &d, coef, &smearing, share, err)) < 0)
 		goto out;

@@ -96,9 +96,15 @@ static void caller_of(const json_t *row, struct caller *c)
 /* What a failed job tells whoever may read it. PostgreSQL's own text may
  * quote data (DETAIL, CONTEXT, statements): only its first line is kept,
  * the whole of it goes to the log. */
-static void public_reason(const struct a51_error *err, char *out, size_t cap)
+static void public_reason(const struct jobs *j, const struct a51_error *err, char *out, size_t cap)
 {
 	const char *m = err->message[0] ? err->message : "failed";
+
+	if (err->code == A51_ETIMEOUT) {
+		snprintf(out, cap, "a statement ran longer than the job statement timeout (A51_JOB_STATEMENT_TIMEOUT_MS, "
+			 "%d ms), blocked or too slow: nothing was written", j->cfg.statement_timeout_ms);
+		return;
+	}
 
 	if (strncmp(m, "ERROR:", 6) == 0 || strncmp(m, "FATAL:", 6) == 0) {
 		size_t n;
@@ -110,6 +116,48 @@ static void public_reason(const struct a51_error *err, char *out, size_t cap)
 		return;
 	}
 	snprintf(out, cap, "%s", m);
+}
+
+/* The job failed because its connection went (PostgreSQL restarted, the
+ * network dropped): the work was not at fault, and its transaction is gone. */
+static bool lost_database(struct db_conn *c, const struct a51_error *err)
+{
+	if (!c || PQstatus(db_pg(c)) != CONNECTION_OK)
+		return true;
+	return err->code == A51_EUNAVAIL && (strncmp(err->sqlstate, "08", 2) == 0 || strncmp(err->sqlstate, "57P", 3) == 0);
+}
+
+/* Puts a job whose connection was lost back in the queue, on a new connection,
+ * as soon as PostgreSQL answers again (within a lease; after that the lease
+ * has expired and any worker takes it over anyway). */
+static void requeue(struct slot *s, int64_t id, int attempt, const char *kind)
+{
+	struct jobs *j = s->jobs;
+	uint64_t until = util_now_ns() + (uint64_t)j->cfg.lease_s * 1000000000u;
+	struct a51_error err = { 0 };
+	char status[16];
+
+	db_release(j->work, s->db);
+	s->db = NULL;
+	while (!atomic_load(&j->stop) && util_now_ns() < until) {
+		if ((s->db = db_acquire(j->work, &err))) {
+			if (store_job_requeue(s->db, id, s->name, attempt, status, &err) == 0) {
+				if (strcmp(status, "failed") == 0)
+					atomic_fetch_add(&j->failed, 1);
+				else if (strcmp(status, "cancelled") == 0)
+					atomic_fetch_add(&j->cancelled, 1);
+				log_warn("job.requeued", "job %lld (%s) lost its database connection: %s", (long long)id, kind,
+					 strcmp(status, "queued") == 0 ? "queued again"
+					 : status[0] ? status : "another attempt has taken it over");
+				return;
+			}
+			db_release(j->work, s->db);
+			s->db = NULL;
+		}
+		usleep(500000);
+	}
+	log_warn("job.requeued", "job %lld (%s) lost its database connection: another worker takes it over when its "
+		 "lease expires", (long long)id, kind);
 }
 
 static void run_one(struct slot *s, json_t *row)
@@ -154,6 +202,10 @@ static void run_one(struct slot *s, json_t *row)
 		/* stopping: hand it back so that another a51d restarts it now */
 		store_job_release(s->db, id, s->name, &err2);
 		log_warn("job.left", "job %lld (%s) handed back to the queue: this a51d is stopping", (long long)id, kind);
+	} else if (rc != A51_ECANCELED && lost_database(s->db, &err)) {
+		/* not the job's fault: it runs again (its attempts still count) */
+		log_warn("job.interrupted", "job %lld (%s): %s", (long long)id, kind, err.message);
+		requeue(s, id, (int)json_integer_value(json_object_get(row, "attempts")), kind);
 	} else if (rc == A51_ECANCELED) {
 		atomic_fetch_add(&j->cancelled, 1);
 		store_job_finish(s->db, id, s->name, "cancelled", "cancelled at a checkpoint", NULL, 0, &err2);
@@ -161,7 +213,7 @@ static void run_one(struct slot *s, json_t *row)
 	} else {
 		char msg[300];
 		atomic_fetch_add(&j->failed, 1);
-		public_reason(&err, msg, sizeof(msg));
+		public_reason(j, &err, msg, sizeof(msg));
 		store_job_finish(s->db, id, s->name, "failed", msg, NULL, 0, &err2);
 		log_warn("job.failed", "job %lld (%s) failed: %s", (long long)id, kind, err.message);
 	}

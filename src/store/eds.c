@@ -399,8 +399,8 @@ static const struct db_stmt Q_RUNS = {
 	" FROM eds_runs r WHERE " RUN_SCOPE " AND ($4::bigint = 0 OR r.structure_id = $4) AND ($5::int = 0 OR r.year = $5)"
 	" AND ($6::text IS NULL OR r.what_if = $6::bool) AND ($7::bigint = 0 OR r.batch_id = $7)"
 	" AND ($8::bigint = 0 OR r.id < $8) AND (NOT $10::bool OR " CURRENT_COND ")"
-	" AND ($11::text IS NULL OR r.option = $11) ORDER BY r.id DESC LIMIT $9",
-	11
+	" AND ($11::text IS NULL OR r.option = $11) AND ($12::text IS NULL OR r.phase = $12) ORDER BY r.id DESC LIMIT $9",
+	12
 };
 
 int store_eds_runs_list(struct db_conn *c, const struct caller *caller, const struct eds_run_filter *f, json_t **items,
@@ -408,7 +408,7 @@ int store_eds_runs_list(struct db_conn *c, const struct caller *caller, const st
 {
 	struct scope_params sp;
 	char sid[24], y[8], batch[24], before[24], limit[16];
-	const char *p[11];
+	const char *p[12];
 
 	store_scope(caller, &sp);
 	snprintf(sid, sizeof(sid), "%lld", (long long)f->structure_id);
@@ -427,6 +427,7 @@ int store_eds_runs_list(struct db_conn *c, const struct caller *caller, const st
 	p[8] = limit;
 	p[9] = f->current_only ? "true" : "false";
 	p[10] = f->option;
+	p[11] = f->phase;
 	return store_all(c, &Q_RUNS, p, items, err);
 }
 

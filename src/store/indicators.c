@@ -93,9 +93,10 @@ static const struct db_stmt Q_STAYS_DIAGNOSIS = {
 /* The patients of an acts indicator below its minimum: paged by patient id. */
 static const struct db_stmt Q_CARE_GAPS = {
 	"ind_care_gaps",
-	POP_SQL ", n AS (SELECT pop.pid, " ACTS_IN_YEAR " AS k, (SELECT max(c.care_date) FROM claims c"
+	POP_SQL ", n AS (SELECT pop.pid, x.k, x.last_on FROM pop CROSS JOIN d CROSS JOIN LATERAL (SELECT"
+	"  count(*) FILTER (WHERE c.care_date >= d.j) AS k, max(c.care_date) AS last_on FROM claims c"
 	"  WHERE c.dataset = pop.sid AND c.patient_id = pop.pid AND c.care_date <= d.e"
-	"  AND c.act_code = ANY($10::text[])) AS last_on FROM pop CROSS JOIN d WHERE pop.pid > $12::bigint)"
+	"  AND c.act_code = ANY($10::text[])) x WHERE pop.pid > $12::bigint)"
 	" SELECT n.pid AS patient_id, p.birth_year, p.sex, p.c2s, n.k AS acts, to_char(n.last_on, 'YYYY-MM-DD') AS last_on"
 	" FROM n JOIN patients p ON p.id = n.pid WHERE n.k < $11::int ORDER BY n.pid LIMIT $13::int",
 	13

@@ -61,8 +61,8 @@ static const struct db_stmt Q_QUALITY_PUT = {
 	6
 };
 
-int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, int year,
-			   const json_t *indicators, const char *experience, const char *respondents, json_t **out,
+int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t structure_id, const char *region,
+			   int year, const json_t *indicators, const char *experience, const char *respondents, json_t **out,
 			   struct a51_error *err)
 {
 	char sid[24], y[8], by[24], *text = json_dumps(indicators, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -81,7 +81,8 @@ int store_ipep_quality_put(struct db_conn *c, const struct actor *a, int64_t str
 		rc = store_one(c, &Q_QUALITY_PUT, p, out, err);
 	free(text);
 	if (rc == 0) {
-		struct audit_rec rec = { .action = "create", .resource_type = "ipep_quality", .structure_id = structure_id };
+		struct audit_rec rec = { .action = "create", .resource_type = "ipep_quality", .region = region,
+					 .structure_id = structure_id };
 		snprintf(rec.resource_id, sizeof(rec.resource_id), "%lld",
 			 (long long)json_integer_value(json_object_get(*out, "id")));
 		rec.after = *out;
@@ -237,8 +238,9 @@ static const struct db_stmt Q_RUNS = {
 	" to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
 	" FROM ipep_runs r WHERE " RUN_SCOPE " AND ($4::bigint = 0 OR r.structure_id = $4) AND ($5::int = 0 OR r.year = $5)"
 	" AND ($6::text IS NULL OR r.what_if = $6::bool) AND ($7::bigint = 0 OR r.batch_id = $7)"
-	" AND ($8::bigint = 0 OR r.id < $8) AND (NOT $10::bool OR " CURRENT_COND ") ORDER BY r.id DESC LIMIT $9",
-	10
+	" AND ($8::bigint = 0 OR r.id < $8) AND (NOT $10::bool OR " CURRENT_COND ")"
+	" AND ($11::text IS NULL OR r.phase = $11) ORDER BY r.id DESC LIMIT $9",
+	11
 };
 
 int store_ipep_runs_list(struct db_conn *c, const struct caller *caller, const struct ipep_run_filter *f,
@@ -246,7 +248,7 @@ int store_ipep_runs_list(struct db_conn *c, const struct caller *caller, const s
 {
 	struct scope_params sp;
 	char sid[24], y[8], batch[24], before[24], limit[16];
-	const char *p[10];
+	const char *p[11];
 
 	store_scope(caller, &sp);
 	snprintf(sid, sizeof(sid), "%lld", (long long)f->structure_id);
@@ -264,6 +266,7 @@ int store_ipep_runs_list(struct db_conn *c, const struct caller *caller, const s
 	p[7] = before;
 	p[8] = limit;
 	p[9] = f->current_only ? "true" : "false";
+	p[10] = f->phase;
 	return store_all(c, &Q_RUNS, p, items, err);
 }
 

@@ -17,12 +17,17 @@
 #define JOB_SCOPE                                                                                        \
 	"($1 = 'national' OR ($1 = 'ars' AND j.region = $2) OR ($1 = 'structure' AND j.structure_id = $3::bigint))"
 
+/* Nothing is queued past max_queued jobs waiting (all a51d together): the
+ * submitter is told to come back rather than the queue growing without bound.
+ * Two submissions at once may both take the last place: the bound is soft by
+ * that much. */
 static const struct db_stmt Q_SUBMIT = {
 	"job_submit",
 	"WITH j AS (INSERT INTO jobs (kind, params, status, token_id, scope, region, structure_id, request_id)"
-	" VALUES ($1, $2::jsonb, 'queued', $3, $4, $5, $6, $7) RETURNING *)"
+	" SELECT $1::text, $2::jsonb, 'queued', $3::bigint, $4::text, $5::text, $6::bigint, $7::text"
+	" WHERE $8::int = 0 OR (SELECT count(*) FROM jobs WHERE status = 'queued') < $8::int RETURNING *)"
 	" SELECT " JOB_COLUMNS ", pg_notify('a51_jobs', j.id::text) IS NULL AS notified FROM j",
-	7
+	8
 };
 
 int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_new *jn, json_t **out,
@@ -30,12 +35,13 @@ int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_
 {
 	/* 15 digits: a definition's 0.99 reads back as 0.99, not 0.98999999999999999 */
 	char *params = json_dumps(jn->params, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
-	char token[24], sid[24];
-	const char *p[7];
+	char token[24], sid[24], maxq[16];
+	const char *p[8];
 	int rc;
 
 	if (!params)
 		return a51_error_set(err, A51_ENOMEM, NULL, "out of memory");
+	snprintf(maxq, sizeof(maxq), "%d", jn->max_queued > 0 ? jn->max_queued : 0);
 	snprintf(token, sizeof(token), "%lld", (long long)a->caller->token_id);
 	snprintf(sid, sizeof(sid), "%lld", (long long)jn->structure_id);
 	p[0] = jn->kind;
@@ -45,8 +51,13 @@ int store_job_submit(struct db_conn *c, const struct actor *a, const struct job_
 	p[4] = jn->region;
 	p[5] = jn->structure_id ? sid : NULL;
 	p[6] = a->request_id;
+	p[7] = maxq;
 	rc = store_one(c, &Q_SUBMIT, p, out, err);
 	free(params);
+	if (rc == A51_ENOTFOUND)
+		return a51_error_set(err, A51_EUNAVAIL, "jobs",
+				     "the job queue is full: %d jobs are waiting (A51_MAX_QUEUED_JOBS); retry later",
+				     jn->max_queued);
 	if (rc < 0)
 		return rc;
 	json_object_del(*out, "notified");
@@ -240,13 +251,51 @@ int store_job_heartbeat(struct db_conn *c, const char *worker, int lease_s, cons
 	return 0;
 }
 
-/* A stopping a51d hands its unfinished job back at once (no attempt spent). */
+/* A stopping a51d hands its unfinished job back at once (no attempt spent).
+ * One cancelled meanwhile ends cancelled: queued with cancel_requested, it
+ * would never be claimed. */
 static const struct db_stmt Q_RELEASE = {
 	"job_release",
-	"UPDATE jobs SET status = 'queued', worker = NULL, lease_until = NULL, attempts = greatest(attempts - 1, 0), progress = 0,"
-	" message = 'handed back by a stopping a51d: it will restart' WHERE id = $1 AND worker = $2 AND status = 'running'",
+	"UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END, worker = NULL,"
+	" lease_until = NULL, attempts = greatest(attempts - 1, 0), progress = 0,"
+	" finished_at = CASE WHEN cancel_requested THEN now() END,"
+	" message = CASE WHEN cancel_requested THEN 'cancelled (its a51d was stopping)'"
+	" ELSE 'handed back by a stopping a51d: it will restart' END"
+	" WHERE id = $1 AND worker = $2 AND status = 'running'",
 	2
 };
+/* A job that lost its database connection runs again; the attempt counts,
+ * so that one that keeps losing it ends failed. */
+static const struct db_stmt Q_REQUEUE = {
+	"job_requeue",
+	"UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled'"
+	" WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,"
+	" worker = NULL, lease_until = NULL, progress = 0,"
+	" finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END,"
+	" message = CASE WHEN cancel_requested THEN 'cancelled (its database connection was lost)'"
+	" WHEN attempts >= max_attempts THEN 'failed: the database connection was lost in each of its ' || attempts || ' attempts'"
+	" ELSE 'the database connection was lost: queued again' END"
+	/* the attempt too: its lease may have expired meanwhile, and another thread of
+	 * the same a51d (the same worker name) be running the next one */
+	" WHERE id = $1 AND worker = $2 AND status = 'running' AND attempts = $3::int RETURNING status",
+	3
+};
+
+int store_job_requeue(struct db_conn *c, int64_t id, const char *worker, int attempt, char status[16],
+		      struct a51_error *err)
+{
+	char sid[24], att[16];
+	const char *p[3] = { sid, worker, att };
+	PGresult *res;
+
+	snprintf(sid, sizeof(sid), "%lld", (long long)id);
+	snprintf(att, sizeof(att), "%d", attempt);
+	if (!(res = db_exec(c, &Q_REQUEUE, p, err)))
+		return err->code;
+	snprintf(status, 16, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	return 0;
+}
 
 int store_job_release(struct db_conn *c, int64_t id, const char *worker, struct a51_error *err)
 {

@@ -189,14 +189,14 @@ static const struct db_stmt Q_MODEL = {
 	"SELECT id FROM risk_models WHERE name = $1 AND region IS NULL ORDER BY version DESC LIMIT 1", 1
 };
 
-int store_rm_latest(struct db_conn *c, const char *name, int64_t *id, struct a51_error *err)
+int store_rm_latest(struct db_conn *c, const char *key, const char *name, int64_t *id, struct a51_error *err)
 {
 	const char *p[1] = { name };
 	json_t *row;
 	int rc = store_one(c, &Q_MODEL, p, &row, err);
 
 	if (rc == A51_ENOTFOUND)
-		return a51_error_set(err, A51_EINVAL, "forfait.risk_model",
+		return a51_error_set(err, A51_EINVAL, key,
 				     "no national risk model named %s: fit one (POST /v1/risk-models) first", name);
 	if (rc < 0)
 		return rc;
@@ -503,6 +503,10 @@ static const struct db_stmt Q_SPLIT_SAVE = {
 	5
 };
 
+static const struct db_stmt Q_SPLIT_RUN = {
+	"peps_split_run", "SELECT region, structure_id FROM peps_runs WHERE id = $1::bigint", 1
+};
+
 int store_peps_split_save(struct db_conn *c, const struct actor *a, int64_t run_id, const char *key,
 			  const json_t *shares, int64_t total, json_t **out, struct a51_error *err)
 {
@@ -522,10 +526,18 @@ int store_peps_split_save(struct db_conn *c, const struct actor *a, int64_t run_
 		rc = store_one(c, &Q_SPLIT_SAVE, p, out, err);
 	free(text);
 	if (rc == 0) {
+		/* the run's region and structure: its ARS and the team see the trace */
 		struct audit_rec rec = { .action = "split", .resource_type = "peps_run" };
-		snprintf(rec.resource_id, sizeof(rec.resource_id), "%lld", (long long)run_id);
-		rec.after = *out;
-		rc = store_audit(c, a, &rec, err);
+		json_t *run = NULL;
+		const char *rp[1] = { r };
+		if ((rc = store_one(c, &Q_SPLIT_RUN, rp, &run, err)) == 0) {
+			snprintf(rec.resource_id, sizeof(rec.resource_id), "%lld", (long long)run_id);
+			rec.region = json_string_value(json_object_get(run, "region"));
+			rec.structure_id = json_integer_value(json_object_get(run, "structure_id"));
+			rec.after = *out;
+			rc = store_audit(c, a, &rec, err);
+		}
+		json_decref(run);
 	}
 	return rc;
 }

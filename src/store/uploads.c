@@ -28,13 +28,39 @@
 	"($1 = 'national' OR (u.dataset <> 0 AND (($1 = 'ars' AND s.region = $2)"                          \
 	" OR ($1 = 'structure' AND s.id = $3::bigint))))"
 
+/* While an upload is received, the connection receiving it holds a session
+ * advisory lock on its id (class UPLOAD_LOCK, "a51u"), taken by the statement
+ * that records it: PostgreSQL drops the lock with the connection. An upload
+ * still 'receiving' whose lock is free was left by an a51d that died or by a
+ * connection the database lost; its transaction went with it, so it stored
+ * nothing, and store_uploads_sweep records it as failed. */
+#define UPLOAD_LOCK(id) "1630876021, ((" id ") % 2147483647)::int"
+
 static const struct db_stmt Q_BEGIN = {
 	"upload_begin",
 	"INSERT INTO uploads (dataset, structure_id, kind, format, charset, dry_run, status, idempotency_key,"
 	" token_id, scope, request_id) VALUES ($1::bigint, nullif($1::bigint, 0), $2, $3, $4, $5, 'receiving', $6, $7, $8, $9)"
-	" RETURNING id",
+	" RETURNING id, pg_advisory_lock(" UPLOAD_LOCK("id") ") IS NULL",
 	9
 };
+static const struct db_stmt Q_SWEEP = {
+	"uploads_sweep",
+	"UPDATE uploads SET status = 'failed', finished_at = now(),"
+	" message = 'the a51d receiving it stopped, or lost its database connection, before the end: nothing was stored'"
+	" WHERE status = 'receiving' AND pg_try_advisory_xact_lock(" UPLOAD_LOCK("id") ")",
+	0
+};
+
+int store_uploads_sweep(struct db_conn *c, int64_t *swept, struct a51_error *err)
+{
+	PGresult *res = db_exec(c, &Q_SWEEP, NULL, err);
+
+	if (!res)
+		return err->code;
+	*swept = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
 /* The request a key was first used for: its path (the dataset), kind, dry-run
  * flag and Content-Type (format, charset) are the upload's columns, and the
  * body's SHA-256 joins them once the body has ended. same_request compares
@@ -69,6 +95,13 @@ int store_upload_begin(struct db_conn *c, const struct actor *a, const struct up
 	params[6] = a->caller->token_id ? token : NULL;
 	params[7] = a->caller->scope;
 	params[8] = u->request_id;
+	/* Uploads left receiving by an a51d that died pass on their keys (and stop
+	 * looking alive): swept first, before this connection holds a lock of its own. */
+	{
+		int64_t swept = 0;
+		if (store_uploads_sweep(c, &swept, err) < 0)
+			return err->code;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const char *kp[7] = { a->caller->scope, u->idempotency_key, dataset, u->kind, u->format, u->charset,
 				      params[4] };
@@ -556,6 +589,43 @@ int store_upload_merge(struct db_conn *c, int kind, int64_t dataset, int64_t upl
 	return run_counts(c, merge_sql[kind], 2, params, inserted, updated, err);
 }
 
+int store_claim_span_extend(struct db_conn *c, int64_t dataset, const char *first, const char *last,
+			    struct a51_error *err)
+{
+	char ds[24];
+	const char *p[3] = { ds, first, last };
+
+	snprintf(ds, sizeof(ds), "%lld", (long long)dataset);
+	return db_run_params(c,
+			     "INSERT INTO claim_spans (dataset, first_on, last_on) VALUES ($1, $2, $3)"
+			     " ON CONFLICT (dataset) DO UPDATE SET first_on = least(claim_spans.first_on, EXCLUDED.first_on),"
+			     " last_on = greatest(claim_spans.last_on, EXCLUDED.last_on)",
+			     3, p, false, err);
+}
+
+static const struct db_stmt Q_SPAN = {
+	"claim_span",
+	"SELECT to_char(first_on, 'YYYY-MM-DD'), to_char(last_on, 'YYYY-MM-DD') FROM claim_spans WHERE dataset = $1", 1
+};
+
+int store_claim_span(struct db_conn *c, int64_t dataset, char first[11], char last[11], struct a51_error *err)
+{
+	char ds[24];
+	const char *p[1] = { ds };
+	PGresult *res;
+
+	snprintf(ds, sizeof(ds), "%lld", (long long)dataset);
+	first[0] = last[0] = '\0';
+	if (!(res = db_exec(c, &Q_SPAN, p, err)))
+		return err->code;
+	if (PQntuples(res) == 1) {
+		snprintf(first, 11, "%s", PQgetvalue(res, 0, 0));
+		snprintf(last, 11, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return 0;
+}
+
 /* Hands over the faults found by store_upload_merge, oldest first, at most max
  * a call, each taken off the list: call until none comes. *count gets how many
  * were waiting. kind is not needed: the faults say their column. */
@@ -589,12 +659,17 @@ int store_upload_duplicates(struct db_conn *c, int kind, int max, json_t *errors
 
 /* ---- finishing ---- */
 
+/* Only an upload still receiving: one swept meanwhile stays failed, and its
+ * data (when this runs in the data transaction) are not committed. */
 static const struct db_stmt Q_FINISH = {
 	"upload_finish",
 	"UPDATE uploads SET status = $2, http_status = $3, bytes = $4, lines = $5, records = $6, inserted = $7,"
 	" updated = $8, errors_count = $9, sha256 = $10, message = $11, parse_ms = $12, merge_ms = $13,"
-	" response = $14::jsonb, finished_at = now() WHERE id = $1",
+	" response = $14::jsonb, finished_at = now() WHERE id = $1 AND status = 'receiving'",
 	14
+};
+static const struct db_stmt Q_UNLOCK = {
+	"upload_unlock", "SELECT pg_advisory_unlock(" UPLOAD_LOCK("$1::bigint") ")", 1
 };
 
 int store_upload_finish(struct db_conn *c, int64_t id, const struct upload_result *r, struct a51_error *err)
@@ -602,7 +677,9 @@ int store_upload_finish(struct db_conn *c, int64_t id, const struct upload_resul
 	char v[10][24];
 	const char *params[14];
 	char *response = r->response ? json_dumps(r->response, JSON_COMPACT) : NULL;
+	struct a51_error unlock_err = { 0 };
 	PGresult *res = NULL;
+	int rc = 0;
 
 	snprintf(v[0], 24, "%lld", (long long)id);
 	snprintf(v[1], 24, "%d", r->http_status);
@@ -630,10 +707,21 @@ int store_upload_finish(struct db_conn *c, int64_t id, const struct upload_resul
 	params[13] = response;
 	res = db_exec(c, &Q_FINISH, params, err);
 	free(response);
-	if (!res)
-		return err->code;
-	PQclear(res);
-	return 0;
+	if (res) {
+		if (strcmp(PQcmdTuples(res), "1") != 0)
+			rc = a51_error_set(err, A51_EUNAVAIL, "upload",
+					   "upload %lld was given up meanwhile (its a51d seemed gone): nothing was stored",
+					   (long long)id);
+		PQclear(res);
+	} else {
+		rc = err->code;
+	}
+	/* Its lock goes whatever the outcome, unless the connection went (and the lock with it).
+	 * In the data transaction this is before COMMIT: a sweep then waits for the row,
+	 * and finds it finished. */
+	if (PQstatus(db_pg(c)) == CONNECTION_OK && (res = db_exec(c, &Q_UNLOCK, params, &unlock_err)))
+		PQclear(res);
+	return rc;
 }
 
 int store_upload_errors_load(struct db_conn *c, int64_t id, FILE *f, struct a51_error *err)

@@ -109,7 +109,7 @@ void fake_request_release(struct http_request *r, struct fake_conn *c)
 
 void fake_check_answer(const struct fake_conn *c)
 {
-	if (c->queued != 1 || c->status < 200 || c->status > 599)
+	if (c->queued != 1 || c->status < 200 || c->status > 599 || (c->status == 304 && c->body_len))
 		abort();
 	if (strstr(c->ctype, "json")) {
 		json_error_t e;

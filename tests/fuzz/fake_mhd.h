@@ -48,7 +48,8 @@ void fake_request_init(struct http_request *r, struct fake_conn *c, const char *
 /* Frees what the request and its answer hold (not r itself). */
 void fake_request_release(struct http_request *r, struct fake_conn *c);
 
-/* Aborts unless exactly one answer was queued with a status of 200-599, JSON
+/* Aborts unless exactly one answer was queued with a status of 200-599 (a 304
+ * without a body), JSON
  * that parses when its media type says JSON, and a problem whose "status" is
  * the response's. */
 void fake_check_answer(const struct fake_conn *c);

@@ -1,14 +1,16 @@
-/* libFuzzer target for the handlers themselves: every /v1 route, called the
- * way the server calls it once the guard has passed (an upload route: its
- * begin callback, which checks the query and headers; its records have
- * fuzz_upload), with path parameters, query string,
+/* libFuzzer target for the handlers themselves: every route but /metrics
+ * (which reads the running server), called the way the server calls it once
+ * the guard has passed (an upload route: its begin callback, which checks the
+ * query and headers; its records have fuzz_upload), with path parameters, query string,
  * headers and body from the input. libmicrohttpd is replaced by fake_mhd.c;
  * the database pool points at a socket that does not exist, so a handler runs
  * its whole validation and stops at its first query with a 503.
  *
- * Input: a route selector byte, a caller byte (national, ARS 84, ARS 11 or
- * structure 1-3; read-only or not), then NUL-separated: one value per path
- * parameter, the query string, headers ("Name: value" lines), and the body.
+ * Input: a caller byte (national, ARS 84, ARS 11 or structure 1-3; read-only
+ * or not), then NUL-separated: the route as "METHOD /template" (one the table
+ * does not have picks a route by hash, so that reproducers keep their route
+ * when routes are added), one value per path parameter, the query string,
+ * headers ("Name: value" lines), and the body.
  *
  * Checked: the handler answers exactly once, never 500, with well-formed JSON
  * or problem+json; nothing leaks (LeakSanitizer); no input reaches a response
@@ -58,7 +60,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	memcpy(app.pseudo_key, "fuzz-pseudonym-key-fuzz-pseudonym-key", 37);
 	app.pseudo_key_len = 37;
 	for (size_t i = 0; i < api_routes_count && nroutes < A51_ARRAY_LEN(routes); i++)
-		if (api_routes[i].perm != PERM_PUBLIC)
+		if (strcmp(api_routes[i].path, "/metrics") != 0)
 			routes[nroutes++] = &api_routes[i];
 	return 0;
 }
@@ -128,14 +130,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2 || !nroutes)
 		return 0;
-	def = routes[data[0] % nroutes];
 	copy = malloc(size);
 	if (!copy)
 		abort();
-	memcpy(copy, data + 2, size - 2);
-	copy[size - 2] = '\0';
+	memcpy(copy, data + 1, size - 1);
+	copy[size - 1] = '\0';
 	p = copy;
-	end = copy + size - 2;
+	end = copy + size - 1;
+	{
+		const char *name = section(&p, end);
+		uint32_t h = 2166136261u;
+		def = NULL;
+		for (size_t i = 0; i < nroutes && !def; i++) {
+			const char *m = http_method_name(routes[i]->method);
+			size_t ml = strlen(m);
+			if (strncmp(name, m, ml) == 0 && name[ml] == ' ' && strcmp(name + ml + 1, routes[i]->path) == 0)
+				def = routes[i];
+		}
+		for (const char *q = name; !def && *q; q++)
+			h = (h ^ (uint8_t)*q) * 16777619u;
+		if (!def)
+			def = routes[h % nroutes];
+	}
 
 	/* the path: the template, each {param} from the input ("1" when it cannot be a segment) */
 	for (t = def->path; *t && o < sizeof(path) - 1;) {
@@ -168,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strlen(query) < sizeof(qbuf) / 2 - 1)
 		fake_conn_parse_query(&c, query, qbuf, sizeof(qbuf));
 	parse_headers(&c, headers);
-	r.caller = caller_of(data[1]);
+	r.caller = caller_of(data[0]);
 	if (!auth_permits(&r.caller, r.match.route->def->perm))
 		r.caller = caller_of(0); /* the guard would have stopped it: run as national */
 	def = r.match.route->def;

@@ -112,7 +112,7 @@ write("fields", seeds)
 
 # ---- api: route index, caller, path parameters, query, headers, body (NUL-separated) ----
 NAT, ARS, ARS_OTHER, STRUCT, RO = 0, 1, 2, 3, 4
-rts = [r for r in routes() if r[2] != "PERM_PUBLIC"]
+rts = [r for r in routes() if r[1] != "/metrics"]
 rpps, nir = "10012345673", "158046912304513"
 bodies = {
     "POST /v1/tokens": '{"name":"t","scope":"ars:84","write":true,"expires_on":"2030-01-01"}',
@@ -182,18 +182,19 @@ queries = {
     "/v1/reference/uploads#POST": "kind=deprivation&dry_run=false",
 }
 headers = {
+    "GET": "If-None-Match: W/\"x\", \"abc\" , *",
     "PATCH": "If-Match: \"3\"",
     "POST": "Idempotency-Key: claims-2024-05\nContent-Type: text/csv; charset=windows-1252",
 }
 seeds = []
 for i, (method, path, perm, body) in enumerate(rts):
     params = re.findall(r"\{([a-z_]+)\}", path)
-    values = {"code": "84", "year": "2024", "rpps": rpps}
+    values = {"code": "84", "year": "2024", "rpps": rpps, "file": "app.js", "slug": "not-found"}
     q = queries.get(path + "#" + method, queries.get(path, "") if method == "GET" else "")
     for caller in (NAT, ARS | RO, STRUCT):
         parts = [values.get(p, "12") for p in params] + [q, headers.get(method, ""),
                                                          bodies.get(method + " " + path, "")]
-        seeds.append(bytes([i, caller]) + "\0".join(parts).encode())
+        seeds.append(bytes([caller]) + "\0".join(["%s %s" % (method, path)] + parts).encode())
 write("api", seeds)
 
 

@@ -739,6 +739,43 @@ void h_token_api(uint16_t port, const char *national, const char *scope, char ou
 	json_decref(j);
 }
 
+long h_param_set_variant(uint16_t port, const char *national, long id, const char *label, int year,
+			 const char *changes)
+{
+	char path[64];
+	int st;
+	json_t *ps, *body, *edits = NULL, *v, *j;
+	json_error_t je;
+	const char *key;
+	char *text;
+	long made;
+
+	snprintf(path, sizeof(path), "/v1/parameter-sets/%ld", id);
+	ps = h_api_json(port, "GET", path, national, NULL, &st);
+	ck_assert_int_eq(st, 200);
+	body = json_deep_copy(json_object_get(ps, "body"));
+	json_decref(ps);
+	ck_assert_ptr_nonnull(body);
+	if (changes) {
+		edits = json_loads(changes, 0, &je);
+		ck_assert_msg(edits != NULL, "changes: %s", je.text);
+	}
+	json_object_foreach(edits, key, v)
+		json_object_set(json_object_get(json_object_get(body, "parameters"), key), "value", v);
+	json_decref(edits);
+	json_object_set_new(body, "label", json_string(label));
+	if (year)
+		json_object_set_new(body, "year", json_integer(year));
+	text = json_dumps(body, 0);
+	j = h_api_json(port, "POST", "/v1/parameter-sets", national, text, &st);
+	ck_assert_msg(st == 201, "parameter set %s: %d %s", label, st, json_dumps(j, JSON_COMPACT));
+	made = (long)json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	json_decref(body);
+	free(text);
+	return made;
+}
+
 json_t *h_wait_job(uint16_t port, const char *token, long id, int timeout_s)
 {
 	uint64_t until = h_now_ms() + (uint64_t)timeout_s * 1000;

@@ -99,6 +99,11 @@ char *h_slurp(const char *path, size_t *len);
 void h_upload_csv(uint16_t port, const char *token, const char *route, const char *kind, const char *file);
 /* A read-write token of scope created through the API by a national token. */
 void h_token_api(uint16_t port, const char *national, const char *scope, char out[64]);
+/* Creates a parameter set from the parameter set id (national token): the
+ * same body with label, year (0: the same) and the values of changes, a JSON
+ * object {"key": value} (NULL: none); the answer must be 201. Its id. */
+long h_param_set_variant(uint16_t port, const char *national, long id, const char *label, int year,
+			 const char *changes);
 /* Polls GET /v1/jobs/{id} until the job has finished; the job as JSON. */
 json_t *h_wait_job(uint16_t port, const char *token, long id, int timeout_s);
 /* Luhn-valid RPPS and key-valid NIR built from a number, for test data. */

@@ -280,6 +280,8 @@ static const struct row rows[] = {
 	{ R_PLAIN, "GET", "/metrics", NULL, PUBLIC },
 	{ R_PLAIN, "GET", "/openapi.json", NULL, PUBLIC },
 	{ R_PLAIN, "GET", "/problems/not-found", NULL, PUBLIC },
+	{ R_PLAIN, "GET", "/", NULL, PUBLIC },
+	{ R_PLAIN, "GET", "/ui/app.js", NULL, PUBLIC },
 
 	{ R_PLAIN, "GET", "/v1/regions", NULL, ANY_TOKEN },
 	{ R_PLAIN, "GET", "/v1/regions/84", NULL, ANY_TOKEN },

@@ -499,6 +499,18 @@ START_TEST(rerun_same_bytes_and_current)
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(list, "items"), 0), "id")),
 			 json_integer_value(json_object_get(b, "id")));
 	json_decref(list);
+	/* by phase: exactly the runs of that phase; an unknown one is named */
+	list = api("GET", nat, NULL, &st, "/v1/eds/runs?phase=two_sided&limit=500");
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq((long long)json_array_size(json_object_get(list, "items")),
+			 sqll("SELECT count(*) FROM eds_runs WHERE phase = 'two_sided'"));
+	ck_assert_int_gt(json_array_size(json_object_get(list, "items")), 0);
+	json_decref(list);
+	list = api("GET", nat, NULL, &st, "/v1/eds/runs?phase=phase9");
+	ck_assert_int_eq(st, 422);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(list, "errors"), 0), "field")),
+			 "phase");
+	json_decref(list);
 	json_decref(a);
 	json_decref(b);
 }

@@ -136,38 +136,10 @@ static long load_structure(const char *ref)
  * for 2024 with some values changed (for what-ifs); answers the latter's id. */
 static long parameter_sets(const char *changes)
 {
-	int st;
-	json_t *ps = api("GET", nat, NULL, &st, "/v1/parameter-sets/%s",
-			 sqlf("SELECT max(id) FROM parameter_sets WHERE experiment = 'IPEP' AND year = 2024"));
-	json_t *body = json_object_get(ps, "body"), *j, *edits;
-	json_error_t je;
-	long id = 0;
+	long seed = strtol(sqlf("SELECT max(id) FROM parameter_sets WHERE experiment = 'IPEP' AND year = 2024"), NULL, 10);
 
-	for (int k = 0; k < 2; k++) {
-		json_t *copy = json_deep_copy(body);
-		char *text;
-		if (k == 0) {
-			json_object_set_new(copy, "year", json_integer(2023));
-			json_object_set_new(copy, "label", json_string("IPEP 2023 (test: the 2024 values)"));
-		} else {
-			const char *key;
-			json_t *v;
-			edits = json_loads(changes, 0, &je);
-			json_object_foreach(edits, key, v)
-				json_object_set(json_object_get(json_object_get(copy, "parameters"), key), "value", v);
-			json_decref(edits);
-			json_object_set_new(copy, "label", json_string("IPEP 2024 (test: what-if values)"));
-		}
-		text = json_dumps(copy, 0);
-		j = h_api_json(srv.port, "POST", "/v1/parameter-sets", nat, text, &st);
-		ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
-		id = (long)json_integer_value(json_object_get(j, "id"));
-		json_decref(j);
-		json_decref(copy);
-		free(text);
-	}
-	json_decref(ps);
-	return id;
+	h_param_set_variant(srv.port, nat, seed, "IPEP 2023 (test: the 2024 values)", 2023, NULL);
+	return h_param_set_variant(srv.port, nat, seed, "IPEP 2024 (test: what-if values)", 0, changes);
 }
 
 static long whatif_pset;
@@ -225,6 +197,38 @@ static const json_t *res(const json_t *run, const char *a, const char *b)
 	return json_object_get(json_object_get(json_object_get(run, "result"), a), b);
 }
 
+/* True when the problem j has an error on field whose reason contains part
+ * (NULL: any reason). */
+static bool has_error(const json_t *j, const char *field, const char *part)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(json_object_get(j, "errors"), i, e) {
+		const char *f = json_string_value(json_object_get(e, "field"));
+		const char *r = json_string_value(json_object_get(e, "reason"));
+		if (f && strcmp(f, field) == 0 && (!part || (r && strstr(r, part))))
+			return true;
+	}
+	return false;
+}
+
+static bool server_alive(void)
+{
+	struct h_resp r;
+	bool ok = h_get(srv.port, "/healthz", NULL, &r) == 0 && r.status == 200;
+
+	if (ok)
+		h_resp_free(&r);
+	return ok;
+}
+
+/* The refused PUTs of these tests are all of 2025: none may have left a version. */
+static void nothing_recorded_in_2025(void)
+{
+	ck_assert_str_eq(sqlf("SELECT count(*) FROM ipep_quality_inputs WHERE year = 2025"), "0");
+}
+
 #define QUALITY                                                                                               \
 	"{\"indicators\":[{\"code\":\"vaccination_65\",\"value\":62,\"previous\":55,\"deciles\":[40,45,50,54,57,60,63,66,"   \
 	"70]},{\"code\":\"rh30\",\"decreasing\":true,\"value\":11.5,\"previous\":12.2,\"deciles\":[8,9,10,10.5,11,11.5,12," \
@@ -266,6 +270,134 @@ START_TEST(quality_inputs_are_checked_and_versioned)
 	json_decref(j);
 	j = api("GET", other_tok, NULL, &st, "/v1/structures/%ld/ipep/quality/2024", gid);
 	ck_assert_int_eq(st, 404);
+	json_decref(j);
+}
+END_TEST
+
+/* An indicator's code may be missing, not a string, or the indicator not an
+ * object: each is a fault named in the 422, and the server keeps serving. */
+START_TEST(quality_codes_of_any_type)
+{
+	static const struct { const char *body, *field; } cases[] = {
+		{ "{\"indicators\":[{\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]},"
+		  "{\"code\":\"x\",\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]}]}", "indicators[0].code" },
+		{ "{\"indicators\":[5,{\"code\":\"x\",\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]}]}", "indicators[0]" },
+		{ "{\"indicators\":[{\"code\":5,\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]},"
+		  "{\"code\":\"x\",\"value\":1,\"deciles\":[1,2,3,4,5,6,7,8,9]}]}", "indicators[0].code" },
+		{ "{\"indicators\":[{\"code\":null,\"deciles\":[1,2,3,4,5,6,7,8,9]},"
+		  "{\"code\":\"x\",\"deciles\":[1,2,3,4,5,6,7,8,9]},{\"code\":\"x\",\"deciles\":[1,2,3,4,5,6,7,8,9]}]}",
+		  "indicators[0].code" },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int st;
+		json_t *j = api("PUT", nat, cases[k].body, &st, "/v1/structures/%ld/ipep/quality/2025", gid);
+		ck_assert_msg(st == 422, "case %zu: %d", k, st);
+		ck_assert_msg(has_error(j, cases[k].field, NULL), "case %zu: %s", k, json_dumps(j, JSON_COMPACT));
+		json_decref(j);
+		ck_assert_msg(server_alive(), "a51d died on case %zu", k);
+	}
+	{
+		int st;
+		json_t *j = api("PUT", nat, cases[3].body, &st, "/v1/structures/%ld/ipep/quality/2025", gid);
+		ck_assert(has_error(j, "indicators[2].code", "given twice"));
+		json_decref(j);
+	}
+	nothing_recorded_in_2025();
+}
+END_TEST
+
+/* Every fault of every indicator at once: a flag that is not a boolean, a
+ * value that is not a number, deciles out of order, all in one answer. */
+START_TEST(quality_faults_all_at_once)
+{
+	int st;
+	json_t *j = api("PUT", nat,
+			"{\"indicators\":[{\"code\":\"a\",\"decreasing\":\"yes\",\"a_la_carte\":1,\"value\":\"high\","
+			"\"previous\":\"low\",\"deciles\":[3,2,1,4,5,6,7,8,9]},{\"code\":\"\",\"value\":2,\"deciles\":[1,2]},"
+			"{\"code\":\"b\",\"decreasing\":false,\"a_la_carte\":null,\"deciles\":[1,2,3,4,5,6,7,8,9]}]}",
+			&st, "/v1/structures/%ld/ipep/quality/2025", gid);
+
+	ck_assert_int_eq(st, 422);
+	ck_assert(has_error(j, "indicators[0].decreasing", "true or false"));
+	ck_assert(has_error(j, "indicators[0].a_la_carte", "true or false"));
+	ck_assert(has_error(j, "indicators[0].value", NULL));
+	ck_assert(has_error(j, "indicators[0].previous", NULL));
+	ck_assert(has_error(j, "indicators[0].deciles", "increasing order"));
+	ck_assert(has_error(j, "indicators[1].code", NULL));
+	ck_assert(has_error(j, "indicators[1].deciles", NULL));
+	ck_assert_int_eq(json_array_size(json_object_get(j, "errors")), 7);
+	json_decref(j);
+	nothing_recorded_in_2025();
+}
+END_TEST
+
+/* A member name longer than a reason holds, in two-byte characters: the
+ * reason is cut between characters and the fault is still reported. */
+START_TEST(quality_unknown_member_with_a_long_name)
+{
+	char body[1024], name[420] = "x"; /* then 'é's: the cut falls inside one */
+	json_t *j;
+	int st;
+
+	for (int k = 0; k < 200; k++)
+		memcpy(name + 1 + 2 * k, "\xc3\xa9", 3);
+	snprintf(body, sizeof(body), "{\"indicators\":[{\"code\":\"a\",\"deciles\":[1,2,3,4,5,6,7,8,9],\"%s\":1}]}", name);
+	j = api("PUT", nat, body, &st, "/v1/structures/%ld/ipep/quality/2025", gid);
+	ck_assert_msg(st == 422, "%d %s", st, json_dumps(j, JSON_COMPACT));
+	ck_assert(has_error(j, "indicators[0]", "unknown member"));
+	json_decref(j);
+	nothing_recorded_in_2025();
+}
+END_TEST
+
+/* A version's audit row is the structure's region's, so that the ARS sees it. */
+START_TEST(quality_audit_is_the_regions)
+{
+	int st;
+	json_t *j = api("PUT", ars, QUALITY, &st, "/v1/structures/%ld/ipep/quality/2024", gid), *audit;
+	long long id = json_integer_value(json_object_get(j, "id"));
+	char want[64];
+
+	ck_assert_int_eq(st, 201);
+	json_decref(j);
+	/* sqlf answers a static buffer: keep the first answer */
+	snprintf(want, sizeof(want), "%s", sqlf("SELECT region || ':' || id FROM structures WHERE id = %ld", gid));
+	ck_assert_str_eq(sqlf("SELECT coalesce(region, '(null)') || ':' || structure_id FROM audit_log"
+			      " WHERE resource_type = 'ipep_quality' AND resource_id = '%lld'", id),
+			 want);
+	audit = api("GET", ars, NULL, &st, "/v1/audit?resource_type=ipep_quality&resource_id=%lld", id);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(audit, "items")), 1);
+	json_decref(audit);
+	audit = api("GET", ars_other, NULL, &st, "/v1/audit?resource_type=ipep_quality");
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(audit, "items")), 0);
+	json_decref(audit);
+}
+END_TEST
+
+/* A new version is a 201 with the Location of the year's inputs, where the
+ * GET reads it. */
+START_TEST(quality_put_has_a_location)
+{
+	struct h_resp r;
+	char path[96], loc[96];
+	json_t *j, *got;
+	int st;
+
+	snprintf(path, sizeof(path), "/v1/structures/%ld/ipep/quality/2024", gid);
+	ck_assert_int_eq(h_api(srv.port, "PUT", path, nat, QUALITY, NULL, &r), 0);
+	ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+	ck_assert_ptr_nonnull(h_header(&r, "Location", loc, sizeof(loc)));
+	ck_assert_str_eq(loc, path);
+	j = h_json(&r);
+	h_resp_free(&r);
+	got = h_api_json(srv.port, "GET", loc, nat, NULL, &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(got, "version")),
+			 json_integer_value(json_object_get(j, "version")));
+	json_decref(got);
 	json_decref(j);
 }
 END_TEST
@@ -394,6 +526,122 @@ START_TEST(rerun_same_bytes_and_current)
 }
 END_TEST
 
+/* The list filters by phase; an enum parameter with an unknown value is a
+ * 422 naming it, every one at once, not a filter silently dropped. */
+START_TEST(runs_list_phase_and_enum_faults)
+{
+	static const struct { const char *query, *field; } bad[] = {
+		{ "phase=phase4", "phase" },
+		{ "phase=PHASE1", "phase" },
+		{ "what_if=yes", "what_if" },
+		{ "current=1", "current" },
+	};
+	json_t *j, *it;
+	size_t i;
+	int st;
+
+	j = api("GET", nat, NULL, &st, "/v1/ipep/runs?phase=phase3&limit=500");
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_gt(json_array_size(json_object_get(j, "items")), 0);
+	json_array_foreach(json_object_get(j, "items"), i, it)
+		ck_assert_str_eq(json_string_value(json_object_get(it, "phase")), "phase3");
+	ck_assert_int_eq(json_array_size(json_object_get(j, "items")),
+			 strtoll(sqlf("SELECT count(*) FROM ipep_runs WHERE phase = 'phase3'"), NULL, 10));
+	json_decref(j);
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		j = api("GET", nat, NULL, &st, "/v1/ipep/runs?%s", bad[k].query);
+		ck_assert_msg(st == 422, "%s: %d", bad[k].query, st);
+		ck_assert_msg(has_error(j, bad[k].field, "must be one of"), "%s: %s", bad[k].query, json_dumps(j, JSON_COMPACT));
+		json_decref(j);
+	}
+	j = api("GET", nat, NULL, &st, "/v1/ipep/runs?phase=x&what_if=x&current=x");
+	ck_assert_int_eq(st, 422);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "errors")), 3);
+	json_decref(j);
+	j = api("GET", nat, NULL, &st, "/v1/ipep/runs/%s/lines?format=xml",
+		sqlf("SELECT max(id) FROM ipep_runs"));
+	ck_assert_int_eq(st, 422);
+	ck_assert(has_error(j, "format", "must be one of"));
+	json_decref(j);
+}
+END_TEST
+
+/* A parameter set naming a risk model nobody fitted: the 422 names the IPEP
+ * key that holds the name, not PEPS's. */
+START_TEST(missing_model_names_the_ipep_key)
+{
+	/* a year no run takes by default, so the other tests keep the fixture's sets */
+	long id = h_param_set_variant(srv.port, nat, whatif_pset, "IPEP (test: a model never fitted)", 2022,
+				      "{\"gains.risk_model\": \"never-fitted\"}");
+	char body[128];
+	json_t *j;
+	int st;
+
+	snprintf(body, sizeof(body), "{\"year\":2024,\"what_if\":true,\"parameter_set_id\":%ld}", id);
+	j = api("POST", gtok, body, &st, "/v1/structures/%ld/ipep/runs", gid);
+	ck_assert_int_eq(st, 422);
+	ck_assert_msg(has_error(j, "gains.risk_model", "never-fitted"), "%s", json_dumps(j, JSON_COMPACT));
+	json_decref(j);
+}
+END_TEST
+
+/* A line reads like a PEPS line: the age-sex cell, the ALD groups by name,
+ * C2S and AME as booleans, checked against the stored codes; the CSV has
+ * the same columns. */
+START_TEST(lines_are_readable)
+{
+	static const char *const groups[] = { "ald_diabetes", "ald_cardio", "ald_cancer", "ald_psych", "ald_neuro",
+					      "ald_resp", "ald_other" };
+	long id = strtol(sqlf("SELECT max(id) FROM ipep_runs WHERE NOT what_if"), NULL, 10);
+	long after = strtol(sqlf("SELECT min(patient_id) - 1 FROM ipep_lines WHERE run_id = %ld AND ald_groups <> 0"
+				 " AND flags <> 0", id), NULL, 10);
+	struct h_resp r;
+	char path[128];
+	json_t *j, *it;
+	size_t i;
+	int st;
+
+	j = api("GET", gtok, NULL, &st, "/v1/ipep/runs/%ld/lines?limit=50&cursor=%ld", id, after);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 50);
+	json_array_foreach(json_object_get(j, "items"), i, it) {
+		long long pid = json_integer_value(json_object_get(it, "patient_id"));
+		unsigned mask = (unsigned)strtoul(sqlf("SELECT ald_groups FROM ipep_lines WHERE run_id = %ld AND patient_id = %lld",
+						       id, pid), NULL, 10);
+		int flags = (int)strtol(sqlf("SELECT flags FROM ipep_lines WHERE run_id = %ld AND patient_id = %lld", id, pid),
+					NULL, 10);
+		json_t *g = json_object_get(it, "ald_groups");
+		size_t k = 0;
+		ck_assert_ptr_null(json_object_get(it, "flags"));
+		ck_assert_ptr_null(json_object_get(it, "cell"));
+		ck_assert_ptr_null(json_object_get(it, "id"));
+		ck_assert(json_is_string(json_object_get(it, "age_sex")));
+		ck_assert(json_is_array(g));
+		for (unsigned b = 0; b < 7; b++)
+			if (mask & (1u << b))
+				ck_assert_str_eq(json_string_value(json_array_get(g, k++)), groups[b]);
+		ck_assert_int_eq(json_array_size(g), k);
+		ck_assert(json_is_boolean(json_object_get(it, "c2s")) && json_is_boolean(json_object_get(it, "ame")));
+		ck_assert_int_eq(json_is_true(json_object_get(it, "c2s")), (flags & 1) != 0);
+		ck_assert_int_eq(json_is_true(json_object_get(it, "ame")), (flags & 2) != 0);
+	}
+	ck_assert_int_gt(json_array_size(json_object_get(json_array_get(json_object_get(j, "items"), 0), "ald_groups")), 0);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/ipep/runs/%ld/lines?format=csv&limit=3&cursor=%ld", id, after);
+	ck_assert_int_eq(h_api(srv.port, "GET", path, gtok, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_msg(strncmp(r.body, "patient_id;age_sex;ald_groups;c2s;ame;expected_prev;expected;observed_prev;observed;"
+				      "exposure_prev;exposure;amount_cents\n", 120) == 0, "%s", r.body);
+	/* the first line has ALD groups and a flag: names joined by |, booleans as words */
+	{
+		const char *l1 = strchr(r.body, '\n') + 1;
+		ck_assert_ptr_nonnull(strstr(l1, ";ald_"));
+		ck_assert_ptr_nonnull(strstr(l1, ";true;"));
+	}
+	h_resp_free(&r);
+}
+END_TEST
+
 START_TEST(tenancy_and_refusals)
 {
 	int st;
@@ -446,6 +694,45 @@ START_TEST(batch_of_a_region)
 }
 END_TEST
 
+/* The groupement's claims run from 2023-01-01 into February 2025: 2025 is a
+ * year without its data. An official run of it is refused (422 on year); a
+ * what-if goes on with a warning; a batch leaves the groupement out, saying
+ * why. Every claims upload kept the dataset's span. */
+START_TEST(a_year_without_data)
+{
+	json_t *j, *run, *job, *w;
+	size_t i;
+	bool warned = false;
+	int st;
+
+	ck_assert_str_eq(sqlf("SELECT (SELECT first_on || ' ' || last_on FROM claim_spans WHERE dataset = %ld)"
+			      " = (SELECT min(care_date) || ' ' || max(care_date) FROM claims WHERE dataset = %ld)",
+			      gid, gid),
+			 "t");
+	ck_assert_str_eq(sqlf("SELECT first_on FROM claim_spans WHERE dataset = %ld", gid), "2023-01-01");
+	j = api("POST", nat, "{\"year\":2025}", &st, "/v1/structures/%ld/ipep/runs", gid);
+	ck_assert_msg(st == 422, "%d %s", st, json_dumps(j, JSON_COMPACT));
+	ck_assert_msg(has_error(j, "year", "do not cover 2024-01-01 to 2025-12-31"), "%s", json_dumps(j, JSON_COMPACT));
+	json_decref(j);
+	run = ipep_run(gtok, "{\"year\":2025,\"what_if\":true}");
+	json_array_foreach(json_object_get(json_object_get(run, "result"), "warnings"), i, w)
+		warned |= strstr(json_string_value(w), "do not cover 2024-01-01 to 2025-12-31") != NULL;
+	ck_assert_msg(warned, "%s", json_dumps(json_object_get(json_object_get(run, "result"), "warnings"), JSON_COMPACT));
+	json_decref(run);
+	job = run_job(ars, "{\"year\":2025}", "/v1/ipep/runs");
+	ck_assert_str_eq(json_string_value(json_object_get(job, "status")), "succeeded");
+	j = h_api_json(srv.port, "GET", json_string_value(json_object_get(json_object_get(job, "result"), "url")), ars, NULL,
+		       &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(json_array_size(json_object_get(json_object_get(j, "summary"), "runs")), 0);
+	w = json_array_get(json_object_get(json_object_get(j, "summary"), "skipped"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(w, "structure_id")), gid);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(w, "reason")), "do not cover"));
+	json_decref(j);
+	json_decref(job);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ipep_runs");
@@ -454,11 +741,20 @@ static Suite *suite(void)
 	tcase_add_unchecked_fixture(tc, up, down);
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, quality_inputs_are_checked_and_versioned);
+	tcase_add_test(tc, quality_codes_of_any_type);
+	tcase_add_test(tc, quality_faults_all_at_once);
+	tcase_add_test(tc, quality_unknown_member_with_a_long_name);
+	tcase_add_test(tc, quality_audit_is_the_regions);
+	tcase_add_test(tc, quality_put_has_a_location);
 	tcase_add_test(tc, official_run_against_an_independent_computation);
 	tcase_add_test(tc, what_ifs_of_every_phase);
 	tcase_add_test(tc, rerun_same_bytes_and_current);
+	tcase_add_test(tc, runs_list_phase_and_enum_faults);
+	tcase_add_test(tc, missing_model_names_the_ipep_key);
+	tcase_add_test(tc, lines_are_readable);
 	tcase_add_test(tc, tenancy_and_refusals);
 	tcase_add_test(tc, batch_of_a_region);
+	tcase_add_test(tc, a_year_without_data);
 	suite_add_tcase(s, tc);
 	return s;
 }

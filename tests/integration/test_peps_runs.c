@@ -417,8 +417,7 @@ END_TEST
 START_TEST(what_ifs_stay_apart)
 {
 	int st;
-	json_t *j, *run, *pset, *body;
-	char *ptext;
+	json_t *j, *run;
 	long pid;
 
 	j = api("POST", stok[0], "{\"year\":2024,\"phase\":\"simulation\"}", &st, "/v1/structures/%ld/peps/runs", sid[0]);
@@ -447,23 +446,10 @@ START_TEST(what_ifs_stay_apart)
 	}
 	json_decref(j);
 	/* a parameter set with no cap headroom: the cap binds at last year's fee-for-service */
-	pset = api("GET", nat, NULL, &st, "/v1/parameter-sets/%s",
-		   h_sqlf(&db, "SELECT max(id) FROM parameter_sets WHERE experiment = 'PEPS' AND year = 2024"));
-	ck_assert_int_eq(st, 200);
-	body = json_deep_copy(json_object_get(pset, "body"));
-	json_decref(pset);
-	ck_assert_ptr_nonnull(body);
-	json_object_set_new(json_object_get(json_object_get(body, "parameters"), "cap.rate"), "value", json_real(0.0));
-	json_object_set_new(json_object_get(json_object_get(body, "parameters"), "quality.bonus_rate"), "value",
-			    json_real(0.5));
-	json_object_set_new(body, "label", json_string("PEPS 2024, no cap headroom (test)"));
-	ptext = json_dumps(body, 0);
-	j = api("POST", nat, ptext, &st, "/v1/parameter-sets");
-	ck_assert_msg(st == 201, "%d %s", st, json_dumps(j, JSON_COMPACT));
-	pid = (long)json_integer_value(json_object_get(j, "id"));
-	json_decref(j);
-	free(ptext);
-	json_decref(body);
+	pid = h_param_set_variant(srv.port, nat,
+				  strtol(h_sqlf(&db, "SELECT max(id) FROM parameter_sets WHERE experiment = 'PEPS' AND year = 2024"),
+					 NULL, 10),
+				  "PEPS 2024, no cap headroom (test)", 0, "{\"cap.rate\": 0.0, \"quality.bonus_rate\": 0.5}");
 	{
 		char req[256];
 		snprintf(req, sizeof(req), "{\"year\":2024,\"phase\":\"prospective\",\"what_if\":true,\"parameter_set_id\":%ld}",
@@ -476,6 +462,20 @@ START_TEST(what_ifs_stay_apart)
 	ck_assert_int_gt(json_integer_value(json_object_get(res(run, "cap"), "effect_cents")), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(res(run, "parameter_set"), "id")), pid);
 	json_decref(run);
+	/* a set naming a model nobody fitted: the 422 names the PEPS key that holds the name (a year
+	 * no run takes by default) */
+	pid = h_param_set_variant(srv.port, nat, pid, "PEPS, a model never fitted (test)", 2022,
+				  "{\"forfait.risk_model\": \"never-fitted\"}");
+	{
+		char req[256];
+		snprintf(req, sizeof(req), "{\"year\":2024,\"phase\":\"prospective\",\"what_if\":true,\"parameter_set_id\":%ld}",
+			 pid);
+		j = api("POST", nat, req, &st, "/v1/structures/%ld/peps/runs", sid[2]);
+	}
+	ck_assert_int_eq(st, 422);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "errors"), 0), "field")),
+			 "forfait.risk_model");
+	json_decref(j);
 }
 END_TEST
 
@@ -574,6 +574,15 @@ START_TEST(distribution_proposals_and_split)
 	j = api("GET", stok[2], NULL, &st, "/v1/peps/runs/%ld/distribution?key=equal", id);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "recorded"), "version")), 1);
 	json_decref(j);
+	/* the split's trace carries the run's region and structure: its ARS sees it */
+	{
+		char traced[64]; /* h_sqlf's answer lives until its next call */
+		snprintf(traced, sizeof(traced), "%s", h_sqlf(&db, "SELECT region || ':' || structure_id FROM audit_log"
+							    " WHERE action = 'split' AND resource_type = 'peps_run'"
+							    " AND resource_id = '%ld'", id));
+		ck_assert_str_eq(traced, h_sqlf(&db, "SELECT region || ':' || structure_id FROM peps_runs WHERE id = %ld",
+						 id));
+	}
 	/* a what-if has nothing to split */
 	id = strtol(h_sqlf(&db, "SELECT max(id) FROM peps_runs WHERE what_if AND structure_id = %ld", sid[2]), NULL, 10);
 	j = api("PUT", nat, body, &st, "/v1/peps/runs/%ld/distribution", id);
@@ -591,6 +600,12 @@ START_TEST(batch_of_a_region)
 
 	ck_assert_str_eq(json_string_value(json_object_get(job, "status")), "succeeded");
 	batch = (long)json_integer_value(json_object_get(json_object_get(job, "result"), "id"));
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "/v1/peps/batches/%ld", batch);
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(job, "result"), "type")), "peps_batch");
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(job, "result"), "url")), want);
+	}
 	j = h_api_json(srv.port, "GET", json_string_value(json_object_get(json_object_get(job, "result"), "url")), ars,
 		       NULL, &st);
 	json_decref(job);

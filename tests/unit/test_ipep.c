@@ -1,8 +1,8 @@
 /* domain/ipep: the three illustrative cases of domain.md §3.5.3, each gap
  * floored on its own, the patientèle floor, every phase, the quality scoring
  * of an indicator (target, between objective and target, evolution, no data,
- * decreasing), the questionnaire missing, the modulation ramp, credits, and
- * lines adding up to the total. */
+ * decreasing), the questionnaire missing, the modulation ramp, credits,
+ * lines adding up to the total, and the claims covering both years. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -270,6 +270,34 @@ START_TEST(modulation_ramp)
 }
 END_TEST
 
+/* The claims must run from 1 January N-1 to 31 December N, both days
+ * included; a day short at either end, or no claims, is refused on "year". */
+START_TEST(data_cover_both_years)
+{
+	static const struct { const char *first, *last; bool ok; } cases[] = {
+		{ "2023-01-01", "2024-12-31", true },
+		{ "2019-06-30", "2025-02-05", true },
+		{ "2023-01-02", "2024-12-31", false }, /* N-1 begun without its first day */
+		{ "2023-01-01", "2024-12-30", false }, /* N not reached to its last day */
+		{ "2024-01-01", "2024-12-31", false }, /* no N-1 at all */
+		{ "2023-01-01", "2023-12-31", false }, /* no N at all */
+		{ "", "", false },                     /* no claims */
+		{ NULL, NULL, false },
+	};
+
+	for (size_t k = 0; k < A51_ARRAY_LEN(cases); k++) {
+		struct a51_error err = { 0 };
+		int rc = ipep_data_check(25, 2024, cases[k].first, cases[k].last, &err);
+		ck_assert_msg((rc == 0) == cases[k].ok, "case %zu: %d %s", k, rc, err.message);
+		if (!cases[k].ok) {
+			ck_assert_int_eq(rc, A51_EINVAL);
+			ck_assert_str_eq(err.field, "year");
+			ck_assert_ptr_nonnull(strstr(err.message, "2023-01-01 to 2024-12-31"));
+		}
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ipep");
@@ -282,6 +310,7 @@ static Suite *suite(void)
 	tcase_add_test(t, exposure_weighted_means);
 	tcase_add_test(t, indicator_scoring);
 	tcase_add_test(t, modulation_ramp);
+	tcase_add_test(t, data_cover_both_years);
 	suite_add_tcase(s, t);
 	return s;
 }
