@@ -130,7 +130,7 @@ static void collect_nirs(const char *path, bool of_s001)
 		if (of_s001) {
 			pnir = realloc(pnir, (npnir + 1) * sizeof(*pnir));
 			ck_assert_ptr_nonnull(pnir);
-			snprintf(pnir[npnir++], 16, "%s", p);
+			snprintf(pnir[npnir++], 16, "%.15s", p);
 		}
 	}
 	fclose(f);
