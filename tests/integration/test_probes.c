@@ -151,11 +151,12 @@ START_TEST(injection_and_traversal_in_every_parameter)
 	before = fingerprint();
 
 	json_object_foreach(paths, tpl, ops) {
-		json_t *get = json_object_get(ops, "get"), *params = json_array(), *p;
+		json_t *get = json_object_get(ops, "get"), *params, *p;
 		size_t i;
 
 		if (!get)
 			continue;
+		params = json_array();
 		nget++;
 		{
 			struct route_match m;
@@ -174,7 +175,8 @@ START_TEST(injection_and_traversal_in_every_parameter)
 					      strcmp(m.route->def->path, tpl) == 0,
 				      "GET %s of the contract is not a route", tpl);
 		}
-		json_array_extend(params, json_object_get(ops, "parameters") ? json_object_get(ops, "parameters") : json_array());
+		if (json_object_get(ops, "parameters"))
+			json_array_extend(params, json_object_get(ops, "parameters"));
 		if (json_object_get(get, "parameters"))
 			json_array_extend(params, json_object_get(get, "parameters"));
 		json_array_foreach(params, i, p) {
