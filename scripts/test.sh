@@ -28,6 +28,7 @@ meson test -C "$A51_BUILD" --print-errorlogs --num-processes 2 "$@" || status=1
 grep -E '^[0-9]+%: Checks: ' "$A51_BUILD/meson-logs/testlog.txt" | sed 's/^/    /' || true
 
 if [[ $# -eq 0 ]]; then
+	"$A51_ROOT/scripts/nir-scan.sh" "$A51_BUILD" || status=1
 	say "linting openapi/openapi.yaml"
 	(cd "$A51_ROOT" && node_modules/.bin/redocly lint --config openapi/redocly.yaml --format=stylish \
 		openapi/openapi.yaml) || status=1
