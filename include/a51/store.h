@@ -474,11 +474,6 @@ int store_ipep_runs_list(struct db_conn *c, const struct caller *caller, const s
 			 json_t **items, struct a51_error *err);
 int store_ipep_lines(struct db_conn *c, const struct caller *caller, int64_t run_id, int64_t after, int limit,
 		     json_t **items, struct a51_error *err);
-int store_ipep_batch_insert(struct db_conn *c, const struct actor *a, int year, const char *region, int64_t job_id,
-			    int64_t *id, struct a51_error *err);
-int store_ipep_batch_finish(struct db_conn *c, int64_t id, const json_t *summary, struct a51_error *err);
-int store_ipep_batch_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
-			 struct a51_error *err);
 
 /* ---- EDS runs (store/eds.c) ---- */
 
@@ -564,11 +559,6 @@ int store_eds_episodes(struct db_conn *c, const struct caller *caller, const str
 		       json_t **items, struct a51_error *err);
 /* The stays and claims of an episode (run already checked in scope). */
 int store_eds_items(struct db_conn *c, int64_t run_id, int no, json_t **items, struct a51_error *err);
-int store_eds_batch_insert(struct db_conn *c, const struct actor *a, int year, const char *region, int64_t job_id,
-			   int64_t *id, struct a51_error *err);
-int store_eds_batch_finish(struct db_conn *c, int64_t id, const json_t *summary, struct a51_error *err);
-int store_eds_batch_get(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
-			struct a51_error *err);
 
 /* ---- jobs (store/jobs.c) ---- */
 
@@ -675,6 +665,15 @@ int store_ind_experience_get(struct db_conn *c, int64_t run_id, int64_t structur
 int store_ind_trend(struct db_conn *c, int64_t structure_id, const char *region, json_t **items,
 		    struct a51_error *err);
 
+
+/* ---- IPEP and EDS batches (store/batches.c); experiment EXP_IPEP or EXP_EDS ---- */
+
+int store_batch_insert(struct db_conn *c, const struct actor *a, int experiment, int year, const char *region,
+		       int64_t job_id, int64_t *id, struct a51_error *err);
+int store_batch_finish(struct db_conn *c, int experiment, int64_t id, const json_t *summary, struct a51_error *err);
+/* A batch with its summary: national callers see every one, an ARS its region's. */
+int store_batch_get(struct db_conn *c, const struct caller *caller, int experiment, int64_t id, json_t **out,
+		    struct a51_error *err);
 
 /* ---- dashboards (store/dashboards.c; callers checked scope) ---- */
 

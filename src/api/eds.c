@@ -395,7 +395,7 @@ void api_eds_batch_get(struct http_request *r)
 
 	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
 		return;
-	if (store_eds_batch_get(c, &r->caller, id, &out, &err) < 0) {
+	if (store_batch_get(c, &r->caller, EXP_EDS, id, &out, &err) < 0) {
 		api_fail(r, c, &err);
 		return;
 	}

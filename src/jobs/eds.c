@@ -711,7 +711,7 @@ int job_eds_batch(struct job_ctx *ctx, struct a51_error *err)
 	date_format(date_from_ymd(a.year, 12, 31), to);
 	if ((rc = db_begin(ctx->db, err)) < 0 ||
 	    (rc = store_eds_enrolled(ctx->db, from, to, region, only, &enrolled, err)) < 0 ||
-	    (rc = store_eds_batch_insert(ctx->db, &actor, a.year, region, ctx->id, &batch_id, err)) < 0)
+	    (rc = store_batch_insert(ctx->db, &actor, EXP_EDS, a.year, region, ctx->id, &batch_id, err)) < 0)
 		goto out;
 	a.batch_id = batch_id;
 	json_array_foreach(enrolled, i, s) {
@@ -747,7 +747,7 @@ int job_eds_batch(struct job_ctx *ctx, struct a51_error *err)
 		json_t *sum = json_pack("{s:i,s:I,s:o,s:o}", "runs_made", (int)json_array_size(runs), "total_cents",
 					(json_int_t)total, "runs", runs, "skipped", skipped);
 		runs = skipped = NULL;
-		rc = store_eds_batch_finish(ctx->db, batch_id, sum, err);
+		rc = store_batch_finish(ctx->db, EXP_EDS, batch_id, sum, err);
 		json_decref(sum);
 		if (rc < 0)
 			goto out;
