@@ -250,3 +250,23 @@ void api_respond_csv(struct http_request *r, const char *const *cols, size_t nco
 	http_set_header(r, "Content-Disposition", disp);
 	http_respond_owned(r, 200, "text/csv; charset=utf-8", b.data, b.len);
 }
+
+void api_respond_run(struct http_request *r, run_get_fn get, const char *const *links)
+{
+	struct a51_error err = { 0 };
+	struct db_conn *c;
+	json_t *out;
+	int64_t id;
+
+	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
+		return;
+	if (get(c, &r->caller, id, &out, &err) < 0) {
+		api_fail(r, c, &err);
+		return;
+	}
+	api_db_release(r, c);
+	/* links: member, the path before the run id, the path after it; up to NULL */
+	for (; links && links[0]; links += 3)
+		json_object_set_new(out, links[0], json_sprintf("%s%lld%s", links[1], (long long)id, links[2]));
+	http_respond_json(r, 200, out);
+}

@@ -208,20 +208,9 @@ void api_eds_runs_list(struct http_request *r)
 
 void api_eds_run_get(struct http_request *r)
 {
-	struct a51_error err = { 0 };
-	struct db_conn *c;
-	json_t *out;
-	int64_t id;
+	static const char *const links[] = { "episodes_url", "/v1/eds/runs/", "/episodes", NULL };
 
-	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
-		return;
-	if (store_eds_run_get(c, &r->caller, id, &out, &err) < 0) {
-		api_fail(r, c, &err);
-		return;
-	}
-	api_db_release(r, c);
-	json_object_set_new(out, "episodes_url", json_sprintf("/v1/eds/runs/%lld/episodes", (long long)id));
-	http_respond_json(r, 200, out);
+	api_respond_run(r, store_eds_run_get, links);
 }
 
 /* An episode as stored, made readable: age-sex cell and ALD groups by name,

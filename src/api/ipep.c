@@ -368,20 +368,9 @@ void api_ipep_runs_list(struct http_request *r)
 
 void api_ipep_run_get(struct http_request *r)
 {
-	struct a51_error err = { 0 };
-	struct db_conn *c;
-	json_t *out;
-	int64_t id;
+	static const char *const links[] = { "lines_url", "/v1/ipep/runs/", "/lines", NULL };
 
-	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
-		return;
-	if (store_ipep_run_get(c, &r->caller, id, &out, &err) < 0) {
-		api_fail(r, c, &err);
-		return;
-	}
-	api_db_release(r, c);
-	json_object_set_new(out, "lines_url", json_sprintf("/v1/ipep/runs/%lld/lines", (long long)id));
-	http_respond_json(r, 200, out);
+	api_respond_run(r, store_ipep_run_get, links);
 }
 
 /* Per patient: its covariates, observed and expected spending of both years,
