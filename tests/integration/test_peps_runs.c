@@ -500,6 +500,14 @@ START_TEST(tenancy_of_runs)
 	json_decref(j);
 	j = api("GET", ars, NULL, &st, "/v1/peps/runs/%ld", id);
 	ck_assert_int_eq(st, 200);
+	{
+		/* the run links to its lines and its distribution */
+		char want[64];
+		snprintf(want, sizeof(want), "/v1/peps/runs/%ld/lines", id);
+		ck_assert_str_eq(json_string_value(json_object_get(j, "lines_url")), want);
+		snprintf(want, sizeof(want), "/v1/peps/runs/%ld/distribution", id);
+		ck_assert_str_eq(json_string_value(json_object_get(j, "distribution_url")), want);
+	}
 	json_decref(j);
 	j = api("GET", stok[1], NULL, &st, "/v1/peps/runs?limit=500");
 	ck_assert_int_eq(st, 200);
