@@ -46,11 +46,11 @@ bool api_if_match(struct http_request *r, int *version);
 
 /* Answers 200/201 with the object (and its ETag when it has a version). */
 void api_respond_object(struct http_request *r, int status, json_t *obj);
-/* GET of a run by its {id}: get reads it within the caller's scope; links are
- * {member, path before the id, path after it, ..., NULL}, added to the run. */
-typedef int (*run_get_fn)(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
+/* GET of a run or a batch by its {id}: get reads it within the caller's scope;
+ * links are {member, path before the id, path after it, ..., NULL}, added to it. */
+typedef int (*by_id_fn)(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out,
 			  struct a51_error *err);
-void api_respond_run(struct http_request *r, run_get_fn get, const char *const *links);
+void api_respond_by_id(struct http_request *r, by_id_fn get, const char *const *links);
 /* 200 text/csv, semicolon-separated: a header of cols, then a line per item
  * (the item's members of those names), sent as an attachment named filename. */
 void api_respond_csv(struct http_request *r, const char *const *cols, size_t ncols, const json_t *items,

@@ -251,7 +251,7 @@ void api_respond_csv(struct http_request *r, const char *const *cols, size_t nco
 	http_respond_owned(r, 200, "text/csv; charset=utf-8", b.data, b.len);
 }
 
-void api_respond_run(struct http_request *r, run_get_fn get, const char *const *links)
+void api_respond_by_id(struct http_request *r, by_id_fn get, const char *const *links)
 {
 	struct a51_error err = { 0 };
 	struct db_conn *c;

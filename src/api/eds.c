@@ -210,7 +210,7 @@ void api_eds_run_get(struct http_request *r)
 {
 	static const char *const links[] = { "episodes_url", "/v1/eds/runs/", "/episodes", NULL };
 
-	api_respond_run(r, store_eds_run_get, links);
+	api_respond_by_id(r, store_eds_run_get, links);
 }
 
 /* An episode as stored, made readable: age-sex cell and ALD groups by name,
@@ -375,20 +375,14 @@ void api_eds_episode_get(struct http_request *r)
 	http_respond_json(r, 200, e);
 }
 
+static int eds_batch(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err)
+{
+	return store_batch_get(c, caller, EXP_EDS, id, out, err);
+}
+
 void api_eds_batch_get(struct http_request *r)
 {
-	struct a51_error err = { 0 };
-	struct db_conn *c;
-	json_t *out;
-	int64_t id;
+	static const char *const links[] = { "runs_url", "/v1/eds/runs?batch_id=", "", NULL };
 
-	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
-		return;
-	if (store_batch_get(c, &r->caller, EXP_EDS, id, &out, &err) < 0) {
-		api_fail(r, c, &err);
-		return;
-	}
-	api_db_release(r, c);
-	json_object_set_new(out, "runs_url", json_sprintf("/v1/eds/runs?batch_id=%lld", (long long)id));
-	http_respond_json(r, 200, out);
+	api_respond_by_id(r, eds_batch, links);
 }

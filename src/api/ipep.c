@@ -370,7 +370,7 @@ void api_ipep_run_get(struct http_request *r)
 {
 	static const char *const links[] = { "lines_url", "/v1/ipep/runs/", "/lines", NULL };
 
-	api_respond_run(r, store_ipep_run_get, links);
+	api_respond_by_id(r, store_ipep_run_get, links);
 }
 
 /* Per patient: its covariates, observed and expected spending of both years,
@@ -387,20 +387,14 @@ void api_ipep_run_lines(struct http_request *r)
 	api_run_lines(r, &ipep);
 }
 
+static int ipep_batch(struct db_conn *c, const struct caller *caller, int64_t id, json_t **out, struct a51_error *err)
+{
+	return store_batch_get(c, caller, EXP_IPEP, id, out, err);
+}
+
 void api_ipep_batch_get(struct http_request *r)
 {
-	struct a51_error err = { 0 };
-	struct db_conn *c;
-	json_t *out;
-	int64_t id;
+	static const char *const links[] = { "runs_url", "/v1/ipep/runs?batch_id=", "", NULL };
 
-	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
-		return;
-	if (store_batch_get(c, &r->caller, EXP_IPEP, id, &out, &err) < 0) {
-		api_fail(r, c, &err);
-		return;
-	}
-	api_db_release(r, c);
-	json_object_set_new(out, "runs_url", json_sprintf("/v1/ipep/runs?batch_id=%lld", (long long)id));
-	http_respond_json(r, 200, out);
+	api_respond_by_id(r, ipep_batch, links);
 }

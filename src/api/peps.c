@@ -220,7 +220,7 @@ void api_peps_run_get(struct http_request *r)
 	static const char *const links[] = { "lines_url", "/v1/peps/runs/", "/lines", "distribution_url",
 					     "/v1/peps/runs/", "/distribution", NULL };
 
-	api_respond_run(r, store_peps_run_get, links);
+	api_respond_by_id(r, store_peps_run_get, links);
 }
 
 /* The per-patient lines: JSON pages, or all of them as one CSV file. */
@@ -436,18 +436,7 @@ fields:
  * it made, the structures it skipped and why. */
 void api_peps_batch_get(struct http_request *r)
 {
-	struct a51_error err = { 0 };
-	struct db_conn *c;
-	json_t *out;
-	int64_t id;
+	static const char *const links[] = { "runs_url", "/v1/peps/runs?batch_id=", "", NULL };
 
-	if (!api_path_id(r, "id", &id) || !(c = api_db(r)))
-		return;
-	if (store_peps_batch_get(c, &r->caller, id, &out, &err) < 0) {
-		api_fail(r, c, &err);
-		return;
-	}
-	api_db_release(r, c);
-	json_object_set_new(out, "runs_url", json_sprintf("/v1/peps/runs?batch_id=%lld", (long long)id));
-	http_respond_json(r, 200, out);
+	api_respond_by_id(r, store_peps_batch_get, links);
 }

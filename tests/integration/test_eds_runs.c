@@ -584,6 +584,12 @@ START_TEST(batch_of_a_region)
 	ck_assert_int_eq(json_integer_value(json_object_get(sum, "total_cents")),
 			 json_integer_value(json_object_get(json_array_get(json_object_get(sum, "runs"), 0), "total_cents")) +
 				 json_integer_value(json_object_get(json_array_get(json_object_get(sum, "runs"), 1), "total_cents")));
+	{
+		/* the batch links to its runs */
+		char want[64];
+		snprintf(want, sizeof(want), "/v1/eds/runs?batch_id=%lld", (long long)json_integer_value(json_object_get(b, "id")));
+		ck_assert_str_eq(json_string_value(json_object_get(b, "runs_url")), want);
+	}
 	json_decref(b);
 	b = h_api_json(srv.port, "GET", json_string_value(json_object_get(json_object_get(job, "result"), "url")), ars_other,
 		       NULL, &st);
